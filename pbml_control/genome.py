@@ -1,0 +1,185 @@
+"""Genomes: parameters grouped into named modules, plus per-module mutation parameters.
+
+A population is stored as one matrix of flat parameter vectors (one row per member) with a
+:class:`ModuleLayout` that says which columns belong to which module. This keeps mutation and
+the batched policy forward pass vectorised, and makes a genome file a few plain arrays.
+
+Mutation parameters per member and module (PBML.md, "The genome"):
+- ``log_sigma``: log of the Gaussian mutation radius sigma_m;
+- ``logit_p``: logit of the probability p_m that the module mutates at all (used only when the
+  mutation config enables it; otherwise every module mutates every time).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+__all__ = ["Genome", "ModuleLayout", "Population"]
+
+
+@dataclass(frozen=True)
+class ModuleLayout:
+    """Names and shapes of a genome's modules, in order; the flat vector concatenates them."""
+
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.shapes):
+            raise ValueError("layout: names and shapes differ in length")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"layout: duplicate module names in {self.names}")
+        if not self.names:
+            raise ValueError("layout: a genome needs at least one module")
+
+    @classmethod
+    def from_dict(cls, shapes: dict[str, tuple[int, ...]]) -> ModuleLayout:
+        return cls(tuple(shapes), tuple(tuple(int(d) for d in s) for s in shapes.values()))
+
+    @cached_property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(math.prod(s) for s in self.shapes)
+
+    @cached_property
+    def offsets(self) -> tuple[int, ...]:
+        out, total = [], 0
+        for size in self.sizes:
+            out.append(total)
+            total += size
+        return tuple(out)
+
+    @property
+    def num_modules(self) -> int:
+        return len(self.names)
+
+    @property
+    def num_params(self) -> int:
+        return sum(self.sizes)
+
+    def slice(self, name: str) -> slice:
+        i = self.names.index(name)
+        return slice(self.offsets[i], self.offsets[i] + self.sizes[i])
+
+    @cached_property
+    def module_index(self) -> np.ndarray:
+        """For each flat column, the index of its module (used to broadcast per-module sigma)."""
+        return np.repeat(np.arange(self.num_modules), self.sizes)
+
+    def split(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """Flat vector (D,) or batch (N, D) -> module arrays with their shapes (views)."""
+        lead = flat.shape[:-1]
+        return {
+            name: flat[..., off : off + size].reshape(*lead, *shape)
+            for name, shape, off, size in zip(
+                self.names, self.shapes, self.offsets, self.sizes, strict=True
+            )
+        }
+
+    def join(self, modules: dict[str, np.ndarray]) -> np.ndarray:
+        """Module arrays -> flat vector; the inverse of :meth:`split` for one genome."""
+        missing = set(self.names) - set(modules)
+        extra = set(modules) - set(self.names)
+        if missing or extra:
+            raise ValueError(f"layout: missing modules {sorted(missing)}, unknown {sorted(extra)}")
+        parts = []
+        for name, shape in zip(self.names, self.shapes, strict=True):
+            arr = np.asarray(modules[name], dtype=np.float64)
+            if arr.shape != shape:
+                raise ValueError(f"layout: module {name!r} has shape {arr.shape}, expected {shape}")
+            parts.append(arr.reshape(-1))
+        return np.concatenate(parts)
+
+    def to_json(self) -> dict:
+        return {"names": list(self.names), "shapes": [list(s) for s in self.shapes]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ModuleLayout:
+        return cls(tuple(data["names"]), tuple(tuple(int(d) for d in s) for s in data["shapes"]))
+
+
+@dataclass(frozen=True)
+class Genome:
+    """One member: flat parameters and its per-module mutation parameters."""
+
+    layout: ModuleLayout
+    params: np.ndarray  # (D,)
+    log_sigma: np.ndarray  # (M,)
+    logit_p: np.ndarray  # (M,)
+
+    @property
+    def modules(self) -> dict[str, np.ndarray]:
+        return self.layout.split(self.params)
+
+    @property
+    def sigma(self) -> dict[str, float]:
+        return dict(zip(self.layout.names, np.exp(self.log_sigma).tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class Population:
+    """All members of a generation as stacked arrays (row i is member i).
+
+    ``ids`` are unique for the whole run and key each member's random streams; ``parent_ids``
+    and ``birth_generation`` record lineage, so survival and ancestry can be analysed.
+    """
+
+    layout: ModuleLayout
+    params: np.ndarray  # (N, D) float64
+    log_sigma: np.ndarray  # (N, M)
+    logit_p: np.ndarray  # (N, M)
+    ids: np.ndarray  # (N,) int64
+    parent_ids: np.ndarray  # (N,) int64, -1 for the founders
+    birth_generation: np.ndarray  # (N,) int64
+    fields: tuple[str, ...] = field(
+        default=("params", "log_sigma", "logit_p", "ids", "parent_ids", "birth_generation"),
+        repr=False,
+    )
+
+    def __post_init__(self) -> None:
+        n = self.params.shape[0]
+        if self.params.shape != (n, self.layout.num_params):
+            raise ValueError(
+                f"population: params have shape {self.params.shape}, "
+                f"expected ({n}, {self.layout.num_params})"
+            )
+        m = self.layout.num_modules
+        for name in ("log_sigma", "logit_p"):
+            if getattr(self, name).shape != (n, m):
+                raise ValueError(f"population: {name} has shape {getattr(self, name).shape}")
+        for name in ("ids", "parent_ids", "birth_generation"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"population: {name} has shape {getattr(self, name).shape}")
+
+    def __len__(self) -> int:
+        return int(self.params.shape[0])
+
+    def take(self, index: np.ndarray) -> Population:
+        """Members at ``index`` (in that order)."""
+        index = np.asarray(index, dtype=np.int64)
+        return Population(
+            self.layout,
+            *(getattr(self, name)[index] for name in self.fields),
+        )
+
+    @staticmethod
+    def concat(first: Population, second: Population) -> Population:
+        return Population(
+            first.layout,
+            *(np.concatenate([getattr(first, f), getattr(second, f)]) for f in first.fields),
+        )
+
+    def genome(self, i: int) -> Genome:
+        return Genome(self.layout, self.params[i].copy(), self.log_sigma[i].copy(),
+                      self.logit_p[i].copy())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in self.fields}
+
+    @classmethod
+    def from_arrays(cls, layout: ModuleLayout, arrays: dict[str, np.ndarray]) -> Population:
+        return cls(layout, *(np.asarray(arrays[name]) for name in cls.__dataclass_fields__
+                             if name not in ("layout", "fields")))
