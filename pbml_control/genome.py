@@ -173,13 +173,20 @@ class Population:
         )
 
     def genome(self, i: int) -> Genome:
-        return Genome(self.layout, self.params[i].copy(), self.log_sigma[i].copy(),
-                      self.logit_p[i].copy())
+        return Genome(
+            self.layout, self.params[i].copy(), self.log_sigma[i].copy(), self.logit_p[i].copy()
+        )
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in self.fields}
 
     @classmethod
     def from_arrays(cls, layout: ModuleLayout, arrays: dict[str, np.ndarray]) -> Population:
-        return cls(layout, *(np.asarray(arrays[name]) for name in cls.__dataclass_fields__
-                             if name not in ("layout", "fields")))
+        return cls(
+            layout,
+            *(
+                np.asarray(arrays[name])
+                for name in cls.__dataclass_fields__
+                if name not in ("layout", "fields")
+            ),
+        )

@@ -43,8 +43,9 @@ class Problem(Protocol):
         """A goal from the training region, or the held-out region with ``split="heldout"``."""
         ...
 
-    def evaluate(self, params: np.ndarray, goal: np.ndarray, seed: int,
-                 generation: int) -> Evaluation:
+    def evaluate(
+        self, params: np.ndarray, goal: np.ndarray, seed: int, generation: int
+    ) -> Evaluation:
         """Fitness of each row of ``params`` (N, D) on ``goal``.
 
         Every member is evaluated on the same goal and on episodes seeded from
@@ -56,8 +57,6 @@ class Problem(Protocol):
         """Problem state that must survive a resume (e.g. observation statistics)."""
         ...
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        ...
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...

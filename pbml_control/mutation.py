@@ -1,0 +1,122 @@
+"""Mutation operators: log-normal self-adaptation and per-module Gaussian perturbation.
+
+Equations (PBML.md, "The genome"; Schwefel-style self-adaptation):
+
+    log_sigma' = clip(log_sigma + tau * N(0, 1), log_sigma_min, log_sigma_max)
+    logit_p'   = clip(logit_p   + tau_p * N(0, 1), -logit_max, logit_max)
+    theta'_j   = theta_j + m_k * sigma_k * N(0, 1)    for every column j of module k,
+
+where m_k ~ Bernoulli(sigmoid(logit_p_k)) when mutation probabilities are enabled, else 1.
+
+Two orders (``MutationConfig.order``):
+- ``"decoupled"`` (the paper's): the child's parameters are perturbed with its *parent's*
+  (sigma, p); the freshly mutated (sigma', p') act only on the child's own offspring. A child's
+  fitness then says nothing about its own learning ability, which only multi-generation
+  competition can select.
+- ``"coupled"`` (Schwefel's): the meta-parameters are mutated first and used at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pbml_control.genome import ModuleLayout
+
+__all__ = ["MutationConfig", "mutate_meta", "perturb", "reproduce"]
+
+ORDERS = ("decoupled", "coupled")
+
+
+@dataclass(frozen=True)
+class MutationConfig:
+    """Mutation settings; ``tau = tau_p = 0`` freezes the mutation parameters."""
+
+    init_sigma: float = 0.1  # founders' sigma, every module
+    tau: float = 0.2  # meta-mutation rate of log sigma
+    log_sigma_min: float = -12.0  # sigma floor, e^-12 ~ 6e-6: "stopped mutating"
+    log_sigma_max: float = 3.0  # sigma ceiling, e^3 ~ 20
+    use_probability: bool = False  # evolve a per-module mutation probability p
+    init_probability: float = 1.0
+    tau_p: float = 0.2  # meta-mutation rate of logit p
+    logit_max: float = 12.0
+    order: str = "decoupled"
+    frozen: bool = False  # "fixed mutation" baseline: never mutate sigma or p
+
+    def __post_init__(self) -> None:
+        if self.order not in ORDERS:
+            raise ValueError(f"mutation.order must be one of {ORDERS}, got {self.order!r}")
+        if not self.init_sigma > 0:
+            raise ValueError(f"mutation.init_sigma must be > 0, got {self.init_sigma}")
+        if self.tau < 0 or self.tau_p < 0:
+            raise ValueError("mutation.tau and mutation.tau_p must be >= 0")
+        if not self.log_sigma_min < self.log_sigma_max:
+            raise ValueError("mutation.log_sigma_min must be < mutation.log_sigma_max")
+        if not 0.0 < self.init_probability <= 1.0:
+            raise ValueError(
+                f"mutation.init_probability must be in (0, 1], got {self.init_probability}"
+            )
+
+    def initial_log_sigma(self, num_modules: int) -> np.ndarray:
+        value = np.clip(np.log(self.init_sigma), self.log_sigma_min, self.log_sigma_max)
+        return np.full(num_modules, value)
+
+    def initial_logit_p(self, num_modules: int) -> np.ndarray:
+        p = min(self.init_probability, 1.0 - 1e-6)
+        value = np.clip(np.log(p) - np.log1p(-p), -self.logit_max, self.logit_max)
+        return np.full(num_modules, value)
+
+
+def mutate_meta(
+    log_sigma: np.ndarray, logit_p: np.ndarray, config: MutationConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-normal self-adaptation of sigma (and of p in logit space)."""
+    noise_sigma = rng.standard_normal(log_sigma.shape)
+    noise_p = rng.standard_normal(logit_p.shape)
+    if config.frozen:
+        return log_sigma.copy(), logit_p.copy()
+    new_log_sigma = np.clip(
+        log_sigma + config.tau * noise_sigma, config.log_sigma_min, config.log_sigma_max
+    )
+    new_logit_p = logit_p.copy()
+    if config.use_probability:
+        new_logit_p = np.clip(logit_p + config.tau_p * noise_p, -config.logit_max, config.logit_max)
+    return new_log_sigma, new_logit_p
+
+
+def perturb(
+    params: np.ndarray,
+    layout: ModuleLayout,
+    log_sigma: np.ndarray,
+    logit_p: np.ndarray,
+    config: MutationConfig,
+    rng: np.random.Generator,
+    sigma_scale: float = 1.0,
+) -> np.ndarray:
+    """Gaussian perturbation with one radius per module; modules may skip mutation."""
+    noise = rng.standard_normal(params.shape)
+    uniforms = rng.random(layout.num_modules)
+    sigma = np.exp(log_sigma) * sigma_scale
+    if config.use_probability:
+        sigma = sigma * (uniforms < 1.0 / (1.0 + np.exp(-logit_p)))
+    return params + sigma[layout.module_index] * noise
+
+
+def reproduce(
+    params: np.ndarray,
+    log_sigma: np.ndarray,
+    logit_p: np.ndarray,
+    layout: ModuleLayout,
+    config: MutationConfig,
+    rng: np.random.Generator,
+    sigma_scale: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One child of one parent: (params, log_sigma, logit_p), in the configured order."""
+    child_log_sigma, child_logit_p = mutate_meta(log_sigma, logit_p, config, rng)
+    if config.order == "decoupled":
+        used_sigma, used_p = log_sigma, logit_p
+    else:
+        used_sigma, used_p = child_log_sigma, child_logit_p
+    child = perturb(params, layout, used_sigma, used_p, config, rng, sigma_scale)
+    return child, child_log_sigma, child_logit_p

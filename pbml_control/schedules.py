@@ -1,0 +1,73 @@
+"""Goal schedules: when and how the task's goal moves.
+
+The generation axis is cut into epochs of ``period`` generations; the goal is constant within
+an epoch. ``random`` draws each epoch's goal from the task's goal space with a stream keyed by
+(seed, epoch), so any generation's goal is known without replaying the run. ``cyclic`` walks a
+fixed list of goals. ``static`` never moves: the "static environment" control of the paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pbml_control.rng import generator
+
+__all__ = ["KINDS", "GoalSchedule", "ScheduleConfig"]
+
+KINDS = ("static", "random", "cyclic")
+GoalSampler = Callable[[np.random.Generator, str], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    kind: str = "random"
+    period: int = 10  # K: generations between goal shifts
+    goals: tuple[tuple[float, ...], ...] = ()  # for cyclic (or a fixed static goal)
+    num_cyclic_goals: int = 4  # drawn from the goal space when ``goals`` is empty
+    split: str = "train"  # "heldout" for transfer to unseen goals
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"schedule.kind must be one of {KINDS}, got {self.kind!r}")
+        if self.period < 1:
+            raise ValueError(f"schedule.period must be >= 1, got {self.period}")
+        if self.split not in ("train", "heldout"):
+            raise ValueError(f"schedule.split must be 'train' or 'heldout', got {self.split!r}")
+        if self.num_cyclic_goals < 1:
+            raise ValueError("schedule.num_cyclic_goals must be >= 1")
+
+
+class GoalSchedule:
+    """Maps a generation to its goal, deterministically from the run seed."""
+
+    def __init__(self, config: ScheduleConfig, sample_goal: GoalSampler, seed: int) -> None:
+        self.config = config
+        self._sample = sample_goal
+        self._seed = seed
+        self._cycle = [np.asarray(g, dtype=np.float64) for g in config.goals]
+        if config.kind == "cyclic" and not self._cycle:
+            self._cycle = [
+                sample_goal(generator(seed, "cycle-goal", i), config.split)
+                for i in range(config.num_cyclic_goals)
+            ]
+
+    def epoch(self, generation: int) -> int:
+        if self.config.kind == "static":
+            return 0
+        return generation // self.config.period
+
+    def is_shift(self, generation: int) -> bool:
+        """True on the first generation of a new goal (not at generation 0)."""
+        return generation > 0 and self.epoch(generation) != self.epoch(generation - 1)
+
+    def goal(self, generation: int) -> np.ndarray:
+        epoch = self.epoch(generation)
+        if self._cycle:
+            return self._cycle[epoch % len(self._cycle)].copy()
+        return np.asarray(
+            self._sample(generator(self._seed, "goal", epoch), self.config.split),
+            dtype=np.float64,
+        )

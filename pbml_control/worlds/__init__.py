@@ -1,0 +1,1 @@
+"""The paper's toy worlds (Frans & Witkowski 2021, Sections on Numeric and Square worlds)."""
