@@ -81,8 +81,9 @@ class PopulationPolicy:
         self.weights: list[np.ndarray] = []  # (S, fan_in, fan_out), C-contiguous
         self.biases: list[np.ndarray] = []  # (S, 1, fan_out)
         self._bufs: list[np.ndarray] = []  # (S, 1, fan_out)
+        modules = spec.layout().split(params)  # views (S, fan_in + 1, fan_out)
         for name, (fan_in, fan_out) in zip(spec.layer_names, spec.layer_dims, strict=True):
-            module = spec.layout().split(params)[name]  # (S, fan_in + 1, fan_out) view
+            module = modules[name]
             self.weights.append(np.ascontiguousarray(module[:, :fan_in, :], dtype=self.dtype))
             self.biases.append(np.ascontiguousarray(module[:, fan_in:, :], dtype=self.dtype))
             self._bufs.append(np.empty((self.num_sims, 1, fan_out), dtype=self.dtype))
@@ -100,7 +101,13 @@ class PopulationPolicy:
         self._obs = np.empty((self.num_sims, 1, spec.obs_dim), dtype=self.dtype)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """``obs (S, obs_dim)`` -> new array ``(S, act_dim)`` within the spec's action bounds."""
+        """``obs (S, obs_dim)`` -> new array ``(S, act_dim)`` within the spec's action bounds.
+
+        Raw observations go in: the normaliser snapshot (if any) is applied here. Every sim is
+        computed, finished ones included (the caller ignores their actions), so shapes and
+        buffers never change during an episode.
+        """
+        obs = np.asarray(obs)
         x = self._obs
         if obs.shape != (self.num_sims, self.spec.obs_dim):
             raise ValueError(

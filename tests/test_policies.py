@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import pickle
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -415,3 +417,14 @@ def test_a_pickle_renamed_to_safetensors_is_refused_and_never_executed(tmp_path)
     assert not marker.exists()
     pickle.loads(payload)["params"].close()  # the payload is live: loading must never do this
     assert marker.exists()
+
+
+def test_policies_do_not_import_envs_mujoco_or_gymnasium():
+    """The evaluator is the only place where tasks meet policies (ARCHITECTURE.md)."""
+    code = (
+        "import sys, pbml_control.policies; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('mujoco', 'gymnasium') "
+        "or m.startswith('pbml_control.envs')]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
