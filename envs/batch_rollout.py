@@ -1,0 +1,153 @@
+"""Batched episodes on `mujoco.batch.Batch`, bit-identical to stepping the Gymnasium env.
+
+Per env step: write `ctrl` (the raw action, not clipped, as v5's `do_simulation`), run
+`frame_skip` substeps with `Batch.step(nstep=frame_skip)`, then compute observation, reward
+and termination with the same `TaskSpec` functions the Gymnasium class uses. Derived fields
+such as `xpos` are one substep behind after the step, exactly as MjData is after `mj_step`.
+
+Only the simulations still running are stepped (`ids=`); the Batch's per-simulation results
+do not depend on which others run or on `nthread`, so masking does not change any result.
+
+Instability never raises: a non-finite action, observation or reward, a MuJoCo warning
+(bad qpos/qvel/qacc/ctrl, full contact or constraint buffers), a `SimulationError`, or a
+state component beyond `UNSTABLE_STATE_LIMIT` ends that episode with return
+`UNSTABLE_RETURN` and `unstable=True`. (The Gymnasium env does not do this: with a NaN
+action it returns NaN rewards, as v5 does.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mujoco
+import numpy as np
+from gymnasium.utils import seeding
+from mujoco import batch as mjbatch
+from pbml_control.envs.specs import TaskSpec, goal_rows
+
+#: Return given to an episode that became numerically unstable: finite, and far below what
+#: a stable episode of these tasks scores (|reward| per step is O(10), episodes <= 1000 steps).
+UNSTABLE_RETURN: float = -1.0e6
+#: |qpos| or |qvel| above this marks a simulation as unstable (MuJoCo itself resets at 1e10).
+UNSTABLE_STATE_LIMIT: float = 1.0e6
+
+ActFn = Callable[[np.ndarray], np.ndarray]
+
+
+def episode_rng(seed: int) -> np.random.Generator:
+    """The Generator `env.reset(seed=seed)` uses: PCG64 of SeedSequence(seed)."""
+    rng, _ = seeding.np_random(int(seed))
+    return rng
+
+
+def rollout_batch(
+    spec: TaskSpec,
+    model: mujoco.MjModel,
+    goal: np.ndarray,
+    episode_seed_per_sim: np.ndarray,
+    act_fn: ActFn,
+    max_steps: int | None = None,
+    nthread: int = 1,
+    trace: dict[str, Any] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run one episode per simulation and return (returns, lengths, unstable), each (N,).
+
+    Args:
+        spec: the task; `model` must come from `spec.build_model(...)` (any variant).
+        goal: one goal (goal_dim,) for all simulations, or (N, goal_dim).
+        episode_seed_per_sim: (N,) ints; sim i starts where `env.reset(seed=s_i)` starts.
+        act_fn: maps observations (N, obs_dim) float64 to actions (N, act_dim). It always
+            receives all N rows (finished simulations repeat their last observation, and their
+            actions are ignored), so row i may be population member i's policy. Row i's
+            action must depend only on row i for results to be independent of N.
+        max_steps: episode length limit (truncation); default `spec.max_episode_steps`.
+        nthread: threads of the Batch; results do not depend on it.
+        trace: if a dict is given, it receives "obs" (T+1, N, obs_dim), "action"
+            (T, N, act_dim) and "reward" (T, N), NaN where a simulation had finished.
+
+    Returns:
+        returns: summed rewards (UNSTABLE_RETURN for unstable episodes), float64.
+        lengths: env steps taken, int64 (including the step that ended the episode).
+        unstable: True where the episode was cut for numerical instability.
+    """
+    seeds = np.asarray(episode_seed_per_sim).reshape(-1)
+    n = seeds.shape[0]
+    steps = spec.max_episode_steps if max_steps is None else int(max_steps)
+    goals = np.ascontiguousarray(goal_rows(goal, n, spec.goal_dim))
+
+    batch = mjbatch.Batch(model, nsim=n, nthread=nthread)
+    bound = {name: batch.bind(name) for name in spec.fields}
+    qpos, qvel, ctrl = bound["qpos"], bound["qvel"], batch.bind("ctrl")
+    batch.reset(stage=mujoco.mjtStage.mjSTAGE_NONE.value)
+    for i, seed in enumerate(seeds):
+        qpos[i], qvel[i] = spec.reset_state(model, episode_rng(seed), goal=goals[i])
+    batch.forward()  # as set_state's mj_forward: derived fields for the first observation
+
+    obs = spec.observe(qpos.copy(), qvel.copy(), _copy(bound), goals)
+    returns = np.zeros(n)
+    lengths = np.zeros(n, dtype=np.int64)
+    unstable = np.zeros(n, dtype=bool)
+    active = np.ones(n, dtype=bool)
+    bad = ~_finite_rows(obs)
+    unstable[bad] = True
+    active[bad] = False
+    if trace is not None:
+        trace.update(obs=[obs.copy()], action=[], reward=[])
+
+    for _ in range(steps):
+        if not active.any():
+            break
+        action = np.asarray(act_fn(obs), dtype=np.float64)
+        if action.shape != (n, spec.act_dim):
+            raise ValueError(f"act_fn returned shape {action.shape}, expected {(n, spec.act_dim)}")
+        bad_action = active & ~_finite_rows(action)
+        unstable[bad_action] = True
+        lengths[bad_action] += 1
+        active &= ~bad_action
+        ids = np.flatnonzero(active)
+        step_reward = np.full(n, np.nan)
+        if ids.size:
+            before = {name: arr[ids].copy() for name, arr in bound.items()}
+            ctrl[ids] = action[ids]
+            failed = np.zeros(n, dtype=bool)
+            try:
+                batch.step(ids, nstep=spec.frame_skip)
+            except mjbatch.SimulationError as err:
+                failed[np.asarray(err.ids, dtype=np.int64)] = True
+            after = {name: arr[ids].copy() for name, arr in bound.items()}
+            new_obs = spec.observe(after["qpos"], after["qvel"], after, goals[ids])
+            reward, _ = spec.reward(before, after, action[ids], goals[ids])
+            term = spec.terminated(after["qpos"], after["qvel"], after)
+            warned = batch.warning[ids, :, 1].sum(axis=1) > 0
+            huge = (np.abs(after["qpos"]) > UNSTABLE_STATE_LIMIT).any(axis=1) | (
+                np.abs(after["qvel"]) > UNSTABLE_STATE_LIMIT
+            ).any(axis=1)
+            broken = failed[ids] | warned | huge | ~_finite_rows(new_obs) | ~np.isfinite(reward)
+            ok = ids[~broken]
+            returns[ok] += reward[~broken]
+            obs[ok] = new_obs[~broken]
+            step_reward[ok] = reward[~broken]
+            lengths[ids] += 1
+            unstable[ids[broken]] = True
+            active[ids[broken]] = False
+            active[ids[~broken & term]] = False
+        if trace is not None:
+            trace["action"].append(np.where(np.isnan(step_reward)[:, None], np.nan, action))
+            trace["reward"].append(step_reward)
+            trace["obs"].append(np.where(np.isnan(step_reward)[:, None], np.nan, obs))
+
+    returns[unstable] = UNSTABLE_RETURN
+    if trace is not None:
+        for key in ("obs", "action", "reward"):
+            items = trace[key]
+            trace[key] = np.stack(items) if items else np.zeros((0, n))
+    return returns, lengths, unstable
+
+
+def _finite_rows(x: np.ndarray) -> np.ndarray:
+    return np.isfinite(x).all(axis=1)
+
+
+def _copy(bound: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: arr.copy() for name, arr in bound.items()}

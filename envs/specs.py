@@ -1,0 +1,451 @@
+"""Pure, vectorised task definitions: the single source of truth for obs, reward and termination.
+
+A `TaskSpec` knows how to build the MuJoCo model, draw an initial state, and compute
+observation, reward and termination for N simulations at once from plain arrays. The
+Gymnasium classes in `mujoco_tasks.py` call these same functions with N=1, and
+`batch_rollout.rollout_batch` calls them on `mujoco.batch.Batch` arrays, so the two paths
+cannot drift apart.
+
+Conventions shared by every spec:
+
+- Arrays are float64 and batched on axis 0: `qpos (N, nq)`, `qvel (N, nv)`, `action (N, nu)`.
+- `goal` is either one goal `(goal_dim,)` shared by all N simulations or one per simulation
+  `(N, goal_dim)`.
+- `extra` / `before` / `after` map MjData field names to `(N, ...)` arrays; `fields` lists the
+  names a spec reads, so a batched evaluator knows what to bind. Derived fields (e.g. `xpos`)
+  are those MjData holds after `mj_step`, i.e. one substep behind the state, exactly as the
+  Gymnasium v5 environments read them.
+- The observation is the v5 observation with goal features appended at the END, so that one
+  policy can condition on the goal (the paper's shifting goal) and the v5 prefix stays intact.
+- Actions are NOT clipped, matching Gymnasium v5 (`do_simulation` does not clip): MuJoCo
+  clamps `ctrl` to `ctrlrange` inside the physics, while the control cost uses the raw action.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import mujoco
+import numpy as np
+from pbml_control.envs.goals import GOAL_SPACES, GoalSpace
+from pbml_control.envs.variants import ASSET_DIR, Variant, build_variant_model
+
+Fields = Mapping[str, np.ndarray]
+RewardInfo = dict[str, np.ndarray]
+
+
+@functools.lru_cache(maxsize=16)
+def _base_model_facts(xml_file: str) -> tuple[float, np.ndarray, dict[str, int]]:
+    """(timestep, actuator ctrlrange, body ids by name) of the unmodified asset."""
+    spec = mujoco.MjSpec.from_file(str(ASSET_DIR / xml_file))
+    spec.compiler.settotalmass = -1  # masses are irrelevant here; avoids a deprecation warning
+    model = spec.compile()
+    bodies = {model.body(i).name: i for i in range(model.nbody)}
+    return float(model.opt.timestep), model.actuator_ctrlrange.copy(), bodies
+
+
+def goal_rows(goal: np.ndarray, n: int, goal_dim: int) -> np.ndarray:
+    """Broadcast one goal (goal_dim,) or per-simulation goals (n, goal_dim) to (n, goal_dim)."""
+    g = np.asarray(goal, dtype=np.float64)
+    if g.ndim <= 1:
+        g = g.reshape(1, goal_dim)
+    return np.broadcast_to(g, (n, goal_dim))
+
+
+def control_cost(action: np.ndarray, weight: float) -> np.ndarray:
+    """weight * sum(a^2) per row, as v5's `control_cost`."""
+    return weight * np.sum(np.square(action), axis=1)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Base of every task: model building, reset draws and the vectorised step functions.
+
+    Subclasses set the class-level constants and implement `reset_state`, `observe`,
+    `reward` and `terminated`. Instances are frozen; change weights or the variant with
+    `dataclasses.replace`.
+    """
+
+    name: ClassVar[str]
+    xml_file: ClassVar[str]
+    frame_skip: ClassVar[int]
+    nq: ClassVar[int]
+    nv: ClassVar[int]
+    act_dim: ClassVar[int]
+    goal_dim: ClassVar[int]
+    goal_feature_dim: ClassVar[int]
+    default_goal: ClassVar[tuple[float, ...]]
+    #: MjData fields read by observe/reward/terminated (bind these in a batched evaluator).
+    fields: ClassVar[tuple[str, ...]] = ("qpos", "qvel")
+
+    variant: Variant = field(default_factory=Variant)
+    max_episode_steps: int = 1000
+
+    # ----- shapes and constants -------------------------------------------------------
+    @property
+    def base_obs_dim(self) -> int:
+        """Size of the v5-style observation before the goal features."""
+        raise NotImplementedError
+
+    @property
+    def obs_dim(self) -> int:
+        return self.base_obs_dim + self.goal_feature_dim
+
+    @property
+    def dt(self) -> float:
+        """Seconds per env step, computed as v5 does (`opt.timestep * frame_skip`)."""
+        return _base_model_facts(self.xml_file)[0] * self.frame_skip
+
+    @property
+    def action_low(self) -> np.ndarray:
+        return _base_model_facts(self.xml_file)[1][:, 0].copy()
+
+    @property
+    def action_high(self) -> np.ndarray:
+        return _base_model_facts(self.xml_file)[1][:, 1].copy()
+
+    @property
+    def goal_space(self) -> GoalSpace:
+        return GOAL_SPACES[self.name]
+
+    def body_id(self, name: str) -> int:
+        """Body index by name (variants never reorder bodies)."""
+        return _base_model_facts(self.xml_file)[2][name]
+
+    # ----- model and reset ------------------------------------------------------------
+    def build_model(self, **variant_kwargs: float) -> mujoco.MjModel:
+        """Compile the model with this spec's variant, overridden by `variant_kwargs`."""
+        variant = Variant(**{**self.variant.__dict__, **variant_kwargs})
+        return build_variant_model(self.xml_file, variant)
+
+    def reset_state(
+        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Initial (qpos, qvel), with exactly the draws of the env's `reset_model`."""
+        raise NotImplementedError
+
+    # ----- vectorised step functions --------------------------------------------------
+    def goal_features(self, goal: np.ndarray, n: int) -> np.ndarray:
+        """(n, goal_feature_dim) features appended to the observation; default: the goal."""
+        return goal_rows(goal, n, self.goal_dim)
+
+    def observe(
+        self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields, goal: np.ndarray
+    ) -> np.ndarray:
+        """(N, obs_dim) observations: the v5 observation then the goal features."""
+        base = self._base_obs(qpos, qvel, extra)
+        return np.concatenate([base, self.goal_features(goal, qpos.shape[0])], axis=1)
+
+    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        raise NotImplementedError
+
+    def reward(
+        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
+    ) -> tuple[np.ndarray, RewardInfo]:
+        """(N,) rewards and a dict of (N,) reward terms for one env step."""
+        raise NotImplementedError
+
+    def terminated(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        """(N,) bool: the episode ends (v5's unhealthy termination where it applies)."""
+        return np.zeros(qpos.shape[0], dtype=bool)
+
+
+def _uniform_reset(
+    model: mujoco.MjModel, rng: np.random.Generator, scale: float, normal_qvel: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """v5 reset: uniform qpos noise; qvel noise uniform (Hopper, Walker) or normal (Cheetah, Ant).
+
+    `model.qpos0` and zeros are v5's `init_qpos` / `init_qvel` (an MjData right after creation).
+    """
+    qpos = model.qpos0.copy() + rng.uniform(low=-scale, high=scale, size=model.nq)
+    if normal_qvel:
+        qvel = np.zeros(model.nv) + scale * rng.standard_normal(model.nv)
+    else:
+        qvel = np.zeros(model.nv) + rng.uniform(low=-scale, high=scale, size=model.nv)
+    return qpos, qvel
+
+
+def _x_velocity(before: Fields, after: Fields, dt: float) -> np.ndarray:
+    return (after["qpos"][:, 0] - before["qpos"][:, 0]) / dt
+
+
+@dataclass(frozen=True)
+class HalfCheetahVelSpec(TaskSpec):
+    """HalfCheetah-v5 running at a target forward velocity (negative: backward).
+
+    reward = -forward_reward_weight * |x_vel - target| - ctrl_cost_weight * |a|^2.
+    """
+
+    name: ClassVar[str] = "HalfCheetahVel"
+    xml_file: ClassVar[str] = "half_cheetah.xml"
+    frame_skip: ClassVar[int] = 5
+    nq: ClassVar[int] = 9
+    nv: ClassVar[int] = 9
+    act_dim: ClassVar[int] = 6
+    goal_dim: ClassVar[int] = 1
+    goal_feature_dim: ClassVar[int] = 1
+    default_goal: ClassVar[tuple[float, ...]] = (1.0,)
+
+    forward_reward_weight: float = 1.0
+    ctrl_cost_weight: float = 0.1
+    reset_noise_scale: float = 0.1
+
+    @property
+    def base_obs_dim(self) -> int:
+        return self.nq - 1 + self.nv
+
+    def reset_state(
+        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=True)
+
+    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        return np.concatenate([qpos[:, 1:], qvel], axis=1)
+
+    def reward(
+        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
+    ) -> tuple[np.ndarray, RewardInfo]:
+        x_vel = _x_velocity(before, after, self.dt)
+        target = goal_rows(goal, x_vel.shape[0], 1)[:, 0]
+        forward = -self.forward_reward_weight * np.abs(x_vel - target)
+        ctrl = control_cost(action, self.ctrl_cost_weight)
+        info = {"reward_forward": forward, "reward_ctrl": -ctrl, "x_velocity": x_vel}
+        return forward - ctrl, info
+
+
+@dataclass(frozen=True)
+class _HealthyVelSpec(TaskSpec):
+    """Shared body of Hopper and Walker2d velocity tracking (v5 healthy rules)."""
+
+    forward_reward_weight: float = 1.0
+    ctrl_cost_weight: float = 1e-3
+    healthy_reward: float = 1.0
+    terminate_when_unhealthy: bool = True
+    healthy_z_range: tuple[float, float] = (0.7, float("inf"))
+    healthy_angle_range: tuple[float, float] = (-0.2, 0.2)
+    reset_noise_scale: float = 5e-3
+
+    @property
+    def base_obs_dim(self) -> int:
+        return self.nq - 1 + self.nv
+
+    def reset_state(
+        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=False)
+
+    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        return np.concatenate([qpos[:, 1:], np.clip(qvel, -10, 10)], axis=1)
+
+    def is_healthy(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+        z, angle = qpos[:, 1], qpos[:, 2]
+        min_z, max_z = self.healthy_z_range
+        min_a, max_a = self.healthy_angle_range
+        return (min_z < z) & (z < max_z) & (min_a < angle) & (angle < max_a)
+
+    def reward(
+        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
+    ) -> tuple[np.ndarray, RewardInfo]:
+        x_vel = _x_velocity(before, after, self.dt)
+        target = goal_rows(goal, x_vel.shape[0], 1)[:, 0]
+        forward = -self.forward_reward_weight * np.abs(x_vel - target)
+        healthy = self.is_healthy(after["qpos"], after["qvel"]) * self.healthy_reward
+        ctrl = control_cost(action, self.ctrl_cost_weight)
+        info = {
+            "reward_forward": forward,
+            "reward_ctrl": -ctrl,
+            "reward_survive": healthy,
+            "x_velocity": x_vel,
+        }
+        return forward + healthy - ctrl, info
+
+    def terminated(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        if not self.terminate_when_unhealthy:
+            return np.zeros(qpos.shape[0], dtype=bool)
+        return ~self.is_healthy(qpos, qvel)
+
+
+@dataclass(frozen=True)
+class HopperVelSpec(_HealthyVelSpec):
+    """Hopper-v5 hopping at a target forward velocity.
+
+    reward = -w * |x_vel - target| + healthy_reward * healthy - ctrl cost; terminates when
+    unhealthy, with v5's state / z / angle ranges.
+    """
+
+    name: ClassVar[str] = "HopperVel"
+    xml_file: ClassVar[str] = "hopper.xml"
+    frame_skip: ClassVar[int] = 4
+    nq: ClassVar[int] = 6
+    nv: ClassVar[int] = 6
+    act_dim: ClassVar[int] = 3
+    goal_dim: ClassVar[int] = 1
+    goal_feature_dim: ClassVar[int] = 1
+    default_goal: ClassVar[tuple[float, ...]] = (1.0,)
+
+    healthy_state_range: tuple[float, float] = (-100.0, 100.0)
+
+    def is_healthy(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+        state = np.concatenate([qpos, qvel], axis=1)[:, 2:]
+        lo, hi = self.healthy_state_range
+        healthy_state = np.all((lo < state) & (state < hi), axis=1)
+        return healthy_state & super().is_healthy(qpos, qvel)
+
+
+@dataclass(frozen=True)
+class Walker2dVelSpec(_HealthyVelSpec):
+    """Walker2d-v5 walking at a target forward velocity (same reward shape as HopperVel)."""
+
+    name: ClassVar[str] = "Walker2dVel"
+    xml_file: ClassVar[str] = "walker2d_v5.xml"
+    frame_skip: ClassVar[int] = 4
+    nq: ClassVar[int] = 9
+    nv: ClassVar[int] = 9
+    act_dim: ClassVar[int] = 6
+    goal_dim: ClassVar[int] = 1
+    goal_feature_dim: ClassVar[int] = 1
+    default_goal: ClassVar[tuple[float, ...]] = (1.0,)
+
+    healthy_z_range: tuple[float, float] = (0.8, 2.0)
+    healthy_angle_range: tuple[float, float] = (-1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class AntHeadingSpec(TaskSpec):
+    """Ant-v5 walking in a target heading (radians in the x-y plane).
+
+    reward = w * (torso planar velocity . (cos h, sin h)) + healthy_reward * healthy
+    - ctrl cost. The velocity comes from the free joint's qpos (the torso origin), not from
+    the one-substep-stale `xpos` v5 uses, so the task needs only qpos/qvel. Contact forces
+    (cost and cfrc_ext observation) are left out, as in v4's default
+    `use_contact_forces=False`: `mujoco.batch` does not run `mj_rnePostConstraint`, so they
+    could not be reproduced on the fast path. The goal features are (cos h, sin h), which
+    are continuous across the +-pi seam.
+    """
+
+    name: ClassVar[str] = "AntHeading"
+    xml_file: ClassVar[str] = "ant.xml"
+    frame_skip: ClassVar[int] = 5
+    nq: ClassVar[int] = 15
+    nv: ClassVar[int] = 14
+    act_dim: ClassVar[int] = 8
+    goal_dim: ClassVar[int] = 1
+    goal_feature_dim: ClassVar[int] = 2
+    default_goal: ClassVar[tuple[float, ...]] = (0.0,)
+
+    forward_reward_weight: float = 1.0
+    ctrl_cost_weight: float = 0.5
+    healthy_reward: float = 1.0
+    terminate_when_unhealthy: bool = True
+    healthy_z_range: tuple[float, float] = (0.2, 1.0)
+    reset_noise_scale: float = 0.1
+
+    @property
+    def base_obs_dim(self) -> int:
+        return self.nq - 2 + self.nv
+
+    def reset_state(
+        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=True)
+
+    def goal_features(self, goal: np.ndarray, n: int) -> np.ndarray:
+        h = goal_rows(goal, n, 1)
+        return np.concatenate([np.cos(h), np.sin(h)], axis=1)
+
+    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        return np.concatenate([qpos[:, 2:], qvel], axis=1)
+
+    def is_healthy(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+        finite = np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
+        min_z, max_z = self.healthy_z_range
+        return finite & (min_z <= qpos[:, 2]) & (qpos[:, 2] <= max_z)
+
+    def reward(
+        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
+    ) -> tuple[np.ndarray, RewardInfo]:
+        xy_vel = (after["qpos"][:, 0:2] - before["qpos"][:, 0:2]) / self.dt
+        h = goal_rows(goal, xy_vel.shape[0], 1)[:, 0]
+        heading_vel = xy_vel[:, 0] * np.cos(h) + xy_vel[:, 1] * np.sin(h)
+        forward = self.forward_reward_weight * heading_vel
+        healthy = self.is_healthy(after["qpos"], after["qvel"]) * self.healthy_reward
+        ctrl = control_cost(action, self.ctrl_cost_weight)
+        info = {
+            "reward_forward": forward,
+            "reward_ctrl": -ctrl,
+            "reward_survive": healthy,
+            "x_velocity": xy_vel[:, 0],
+            "y_velocity": xy_vel[:, 1],
+        }
+        return forward + healthy - ctrl, info
+
+    def terminated(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        if not self.terminate_when_unhealthy:
+            return np.zeros(qpos.shape[0], dtype=bool)
+        return ~self.is_healthy(qpos, qvel)
+
+
+@dataclass(frozen=True)
+class ReacherGoalSpec(TaskSpec):
+    """Reacher-v5 whose target is the goal instead of a random draw.
+
+    reward = -reward_dist_weight * |fingertip - target| - reward_control_weight * |a|^2, with
+    both positions read from `xpos` as v5 does. Reset draws v5's arm noise but skips v5's
+    rejection-sampled target, so the goal alone places the target.
+    """
+
+    name: ClassVar[str] = "ReacherGoal"
+    xml_file: ClassVar[str] = "reacher.xml"
+    frame_skip: ClassVar[int] = 2
+    nq: ClassVar[int] = 4
+    nv: ClassVar[int] = 4
+    act_dim: ClassVar[int] = 2
+    goal_dim: ClassVar[int] = 2
+    goal_feature_dim: ClassVar[int] = 2
+    default_goal: ClassVar[tuple[float, ...]] = (-0.1, 0.1)
+    fields: ClassVar[tuple[str, ...]] = ("qpos", "qvel", "xpos")
+
+    reward_dist_weight: float = 1.0
+    reward_control_weight: float = 1.0
+    max_episode_steps: int = 50  # v5's Reacher time limit
+
+    @property
+    def base_obs_dim(self) -> int:
+        return 10
+
+    def reset_state(
+        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        g = np.asarray(self.default_goal if goal is None else goal, dtype=np.float64)
+        qpos = rng.uniform(low=-0.1, high=0.1, size=model.nq) + model.qpos0
+        qpos[-2:] = g.reshape(2)
+        qvel = np.zeros(model.nv) + rng.uniform(low=-0.005, high=0.005, size=model.nv)
+        qvel[-2:] = 0
+        return qpos, qvel
+
+    def _fingertip_to_target(self, xpos: np.ndarray) -> np.ndarray:
+        return xpos[:, self.body_id("fingertip")] - xpos[:, self.body_id("target")]
+
+    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        theta = qpos[:, :2]
+        vec = self._fingertip_to_target(extra["xpos"])
+        return np.concatenate(
+            [np.cos(theta), np.sin(theta), qpos[:, 2:], qvel[:, :2], vec[:, :2]], axis=1
+        )
+
+    def reward(
+        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
+    ) -> tuple[np.ndarray, RewardInfo]:
+        vec = self._fingertip_to_target(after["xpos"])
+        dist = -np.linalg.norm(vec, axis=1) * self.reward_dist_weight
+        ctrl = -np.square(action).sum(axis=1) * self.reward_control_weight
+        return dist + ctrl, {"reward_dist": dist, "reward_ctrl": ctrl}
+
+
+TASK_SPECS: dict[str, type[TaskSpec]] = {
+    cls.name: cls
+    for cls in (HalfCheetahVelSpec, AntHeadingSpec, HopperVelSpec, Walker2dVelSpec, ReacherGoalSpec)
+}
