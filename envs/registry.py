@@ -30,7 +30,7 @@ TASK_VARIANTS: dict[str, tuple[str, ...]] = {
 }
 
 _ENTRY_POINTS = {name: f"pbml_control.envs.mujoco_tasks:{name}Env" for name in TASK_SPECS}
-_ID_RE = re.compile(rf"^(?:{NAMESPACE}/)?(?P<name>[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)?)(?:-v\d+)?$")
+_ID_RE = re.compile(rf"^(?:{NAMESPACE}/)?(?P<name>[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)??)(?:-v\d+)?$")
 
 
 def task_id(task: str, variant: str | None = None) -> str:
