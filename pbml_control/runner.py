@@ -129,17 +129,16 @@ def _interrupts_as_exceptions():
         signal.signal(signal.SIGTERM, previous)
 
 
-def prepare_run_dir(
+def resolve_run_config(
     run_dir: Path, config: RunConfig | None, resume: bool, overwrite: bool
 ) -> RunConfig:
-    """Create or reopen a run folder; refuse anything that would lose data."""
+    """Check the run folder against the request, without writing anything."""
     config_path = run_dir / "config.json"
     if resume:
         if not config_path.exists():
             raise RunError(f"cannot resume: {run_dir} has no config.json")
         try:
-            stored = json.loads(config_path.read_text(encoding="utf-8"))
-            stored_config = RunConfig.from_dict(stored)
+            stored_config = RunConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise RunError(f"cannot resume: {config_path} is corrupt") from None
         if config is None:
@@ -150,13 +149,19 @@ def prepare_run_dir(
         return config
     if config is None:
         raise RunError("a config file is needed unless --resume is given")
-    if run_dir.exists() and any(run_dir.iterdir()):
-        if not overwrite:
-            raise RunError(f"run folder {run_dir} exists; pass --resume or --overwrite")
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(config_path, json.dumps(config.to_dict(), indent=1, sort_keys=True))
+    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        raise RunError(f"run folder {run_dir} exists; pass --resume or --overwrite")
     return config
+
+
+def create_run_dir(run_dir: Path, config: RunConfig) -> None:
+    """A fresh folder holding only the resolved config (an old one goes with --overwrite)."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    atomic_write_text(
+        run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True)
+    )
 
 
 def _checkpoint(state: EvolutionState, config: RunConfig, problem: Problem) -> Checkpoint:
@@ -200,13 +205,14 @@ def train(
 ) -> TrainResult:
     """Train (or resume) a run in ``run_dir``; raises ConfigError/RunError on bad input."""
     run_dir = Path(run_dir)
-    config = prepare_run_dir(run_dir, config, resume, overwrite)
+    config = resolve_run_config(run_dir, config, resume, overwrite)
     problem = make_problem(config.problem, **(problem_runtime or {}))
     try:
-        state = (
-            _resume_state(run_dir, config, problem) if resume else initial_state(config, problem)
-        )
-        if state.generation == 0 and not resume:
+        if resume:
+            state = _resume_state(run_dir, config, problem)
+        else:
+            state = initial_state(config, problem)
+            create_run_dir(run_dir, config)
             save_checkpoint(run_dir / "checkpoints", _checkpoint(state, config, problem))
         last: list[Metrics] = []
 
