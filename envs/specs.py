@@ -323,7 +323,8 @@ class AntHeadingSpec(TaskSpec):
     (cost and cfrc_ext observation) are left out, as in v4's default
     `use_contact_forces=False`: `mujoco.batch` does not run `mj_rnePostConstraint`, so they
     could not be reproduced on the fast path. The goal features are (cos h, sin h), which
-    are continuous across the +-pi seam.
+    are continuous across the +-pi seam. `healthy_z_range` is multiplied by the variant's
+    `limb_length_scale` (a long-legged ant stands higher than 1.0).
     """
 
     name: ClassVar[str] = "AntHeading"
@@ -361,7 +362,9 @@ class AntHeadingSpec(TaskSpec):
 
     def is_healthy(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
         finite = np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
-        min_z, max_z = self.healthy_z_range
+        # the standing height scales with the legs, so the range follows limb_length_scale
+        scale = self.variant.limb_length_scale
+        min_z, max_z = (z * scale for z in self.healthy_z_range)
         return finite & (min_z <= qpos[:, 2]) & (qpos[:, 2] <= max_z)
 
     def reward(

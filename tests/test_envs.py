@@ -358,3 +358,11 @@ def test_envs_imports_neither_torch_nor_method_internals() -> None:
                 if name.startswith("pbml_control"):
                     assert name.startswith("pbml_control.envs"), (path.name, name)
     assert os.path.isdir(ENVS_DIR)
+
+
+def test_long_limbed_ant_healthy_height_follows_limb_length() -> None:
+    """A long-legged Ant standing at z=1.1 is healthy; the base Ant at that height is not."""
+    qpos, qvel = np.zeros((1, 15)), np.zeros((1, 14))
+    qpos[0, 2] = 1.1
+    assert pe.make_task_spec("AntHeading-LongLimbs").is_healthy(qpos, qvel)[0]
+    assert not pe.make_task_spec("AntHeading").is_healthy(qpos, qvel)[0]
