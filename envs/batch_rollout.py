@@ -33,6 +33,7 @@ UNSTABLE_RETURN: float = -1.0e6
 UNSTABLE_STATE_LIMIT: float = 1.0e6
 
 ActFn = Callable[[np.ndarray], np.ndarray]
+ObsCallback = Callable[[np.ndarray, np.ndarray], None]
 
 
 def episode_rng(seed: int) -> np.random.Generator:
@@ -50,6 +51,7 @@ def rollout_batch(
     max_steps: int | None = None,
     nthread: int = 1,
     trace: dict[str, Any] | None = None,
+    on_obs: ObsCallback | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run one episode per simulation and return (returns, lengths, unstable), each (N,).
 
@@ -65,6 +67,8 @@ def rollout_batch(
         nthread: threads of the Batch; results do not depend on it.
         trace: if a dict is given, it receives "obs" (T+1, N, obs_dim), "action"
             (T, N, act_dim) and "reward" (T, N), NaN where a simulation had finished.
+        on_obs: called as on_obs(obs, active) before every action, with the (N,) mask of
+            simulations still running: the hook for observation statistics.
 
     Returns:
         returns: summed rewards (UNSTABLE_RETURN for unstable episodes), float64.
@@ -98,6 +102,8 @@ def rollout_batch(
     for _ in range(steps):
         if not active.any():
             break
+        if on_obs is not None:
+            on_obs(obs, active)
         action = np.asarray(act_fn(obs), dtype=np.float64)
         if action.shape != (n, spec.act_dim):
             raise ValueError(f"act_fn returned shape {action.shape}, expected {(n, spec.act_dim)}")

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pbml_control.atomic import atomic_write_text
 from pbml_control.checkpoint import (
     Checkpoint,
@@ -194,6 +196,16 @@ def _resume_state(run_dir: Path, config: RunConfig, problem: Problem) -> Evoluti
     return EvolutionState(ckpt.generation, ckpt.next_id, ckpt.population)
 
 
+def _validate_goals(config: RunConfig, problem: Problem) -> None:
+    """Goals written in the config must lie in the problem's goal space."""
+    check = getattr(problem, "validate_goal", None)
+    for goal in config.schedule.goals if check else ():
+        try:
+            check(np.asarray(goal, dtype=np.float64))
+        except ValueError as exc:
+            raise ConfigError(f"schedule.goals: {exc}") from None
+
+
 def train(
     run_dir: str | Path,
     config: RunConfig | None,
@@ -208,6 +220,7 @@ def train(
     config = resolve_run_config(run_dir, config, resume, overwrite)
     problem = make_problem(config.problem, **(problem_runtime or {}))
     try:
+        _validate_goals(config, problem)
         if resume:
             state = _resume_state(run_dir, config, problem)
         else:

@@ -10,7 +10,18 @@ from .forward import PopulationPolicy
 from .io import LoadedGenome, load_genome, save_genome
 from .normalizer import ObsNormalizer, ObsStats
 from .spec import PolicySpec
-from .torch_export import TorchPolicy, from_torch_module, to_torch_module
+
+_TORCH_NAMES = ("TorchPolicy", "from_torch_module", "to_torch_module")
+
+
+def __getattr__(name: str):
+    """Import torch only when the torch mapping is used: rollout workers never need it."""
+    if name in _TORCH_NAMES:
+        from . import torch_export
+
+        return getattr(torch_export, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LoadedGenome",

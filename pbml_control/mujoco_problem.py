@@ -1,0 +1,237 @@
+"""MuJoCo tasks as a :class:`~pbml_control.problem.Problem`: where tasks meet policies.
+
+One generation: every member runs ``episodes`` episodes on the same goal and the same episode
+seeds (keyed by run seed and generation); its fitness is the mean return. Simulations are laid
+out member-major (sim = member * episodes + episode) and cut into contiguous chunks, one per
+worker process; each chunk runs on a ``mujoco.batch.Batch`` with the policy's forward pass
+batched across its simulations (``envs/batch_rollout.py``). Per-simulation results do not
+depend on the chunking, and observation statistics are summed per simulation and merged in
+simulation order, so results are the same for any number of workers.
+
+Observation normalisation (Salimans et al., 2017): one running mean/std shared by the
+population, updated after each generation from the observations of that generation, frozen
+while a generation runs, and saved in checkpoints with the genomes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pbml_control.envs import goal_space, make_task_spec
+from pbml_control.envs.batch_rollout import rollout_batch
+from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
+
+from pbml_control.config import build_section
+from pbml_control.genome import ModuleLayout
+from pbml_control.problem import Evaluation
+from pbml_control.rng import episode_seeds
+
+__all__ = ["MujocoProblem", "MujocoProblemConfig", "make"]
+
+
+@dataclass(frozen=True)
+class MujocoProblemConfig:
+    """Settings under ``[problem]`` when ``name = "mujoco"``."""
+
+    task: str = "HalfCheetahVel"  # a task or variant name, e.g. "HalfCheetahVel-Heavy"
+    hidden: tuple[int, ...] = (32, 32)
+    activation: str = "tanh"
+    episodes: int = 1  # episodes per member per generation
+    max_episode_steps: int = 200
+    workers: int = 1  # local worker processes; results do not depend on it
+    obs_normalization: bool = True
+    policy_dtype: str = "float64"  # "float32" is ~2x faster for large populations
+    spec_overrides: dict[str, Any] = field(default_factory=dict)  # reward weights, ...
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1:
+            raise ValueError(f"problem.episodes must be >= 1, got {self.episodes}")
+        if self.max_episode_steps < 1:
+            raise ValueError(
+                f"problem.max_episode_steps must be >= 1, got {self.max_episode_steps}"
+            )
+        if self.workers < 1:
+            raise ValueError(f"problem.workers must be >= 1, got {self.workers}")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"problem.hidden sizes must be >= 1, got {self.hidden}")
+        if self.policy_dtype not in ("float64", "float32"):
+            raise ValueError(
+                f"problem.policy_dtype must be float64 or float32, got {self.policy_dtype!r}"
+            )
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What one worker sends back for its contiguous block of simulations."""
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    unstable: np.ndarray
+    obs_count: np.ndarray  # (S,) observations seen per simulation
+    obs_sum: np.ndarray  # (S, obs_dim)
+    obs_sumsq: np.ndarray  # (S, obs_dim)
+
+
+class _Rollouts:
+    """Builds the task's model once per process and runs chunks of simulations."""
+
+    def __init__(self, config: MujocoProblemConfig) -> None:
+        self.config = config
+        self.task = make_task_spec(
+            config.task, max_episode_steps=config.max_episode_steps, **config.spec_overrides
+        )
+        self.model = self.task.build_model()
+        self.policy_spec = PolicySpec(
+            obs_dim=self.task.obs_dim,
+            act_dim=self.task.act_dim,
+            hidden=tuple(config.hidden),
+            activation=config.activation,
+            action_low=tuple(self.task.action_low.tolist()),
+            action_high=tuple(self.task.action_high.tolist()),
+        )
+
+    def run(
+        self,
+        params: np.ndarray,
+        member_index: np.ndarray,
+        seeds: np.ndarray,
+        goal: np.ndarray,
+        normalizer_state: dict[str, np.ndarray] | None,
+    ) -> ChunkResult:
+        policy = PopulationPolicy(
+            self.policy_spec,
+            params,
+            normalizer=normalizer_state,
+            member_index=member_index,
+            dtype=np.dtype(self.config.policy_dtype),
+        )
+        s, d = len(member_index), self.task.obs_dim
+        count, total, total_sq = np.zeros(s), np.zeros((s, d)), np.zeros((s, d))
+
+        def accumulate(obs: np.ndarray, active: np.ndarray) -> None:
+            live = active[:, None]
+            count[active] += 1.0
+            total[:] += np.where(live, obs, 0.0)
+            total_sq[:] += np.where(live, obs * obs, 0.0)
+
+        returns, lengths, unstable = rollout_batch(
+            self.task, self.model, goal, seeds, policy.act, on_obs=accumulate
+        )
+        return ChunkResult(returns, lengths, unstable, count, total, total_sq)
+
+
+_WORKER: _Rollouts | None = None
+
+
+def _init_worker(config: MujocoProblemConfig) -> None:
+    global _WORKER
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER = _Rollouts(config)
+
+
+def _run_chunk(args: tuple) -> ChunkResult:
+    assert _WORKER is not None
+    return _WORKER.run(*args)
+
+
+class MujocoProblem:
+    """A goal-conditioned MuJoCo task evolved through a modular MLP policy."""
+
+    def __init__(self, config: MujocoProblemConfig) -> None:
+        self.config = config
+        self._local = _Rollouts(config)
+        self.task = self._local.task
+        self.policy_spec = self._local.policy_spec
+        self.layout: ModuleLayout = self.policy_spec.layout()
+        self.goal_space = goal_space(config.task)
+        self.normalizer = ObsNormalizer(self.task.obs_dim)
+        self.env_steps_total = 0
+        self._pool: Any = None
+
+    # --- Problem protocol -------------------------------------------------------------------
+    def initial_params(self, rng: np.random.Generator) -> np.ndarray:
+        return self.policy_spec.init_params(rng)
+
+    def sample_goal(self, rng: np.random.Generator, split: str = "train") -> np.ndarray:
+        return np.asarray(self.goal_space.sample(rng, split), dtype=np.float64)
+
+    def validate_goal(self, goal: np.ndarray) -> None:
+        """A goal from a config must lie in the task's goal space."""
+        if not self.goal_space.in_bounds(np.asarray(goal, dtype=np.float64)):
+            raise ValueError(
+                f"goal {list(np.atleast_1d(goal))} is outside the goal space of {self.config.task}"
+                f" (low {self.goal_space.low.tolist()}, high {self.goal_space.high.tolist()})"
+            )
+
+    def evaluate(
+        self, params: np.ndarray, goal: np.ndarray, seed: int, generation: int
+    ) -> Evaluation:
+        n, e = params.shape[0], self.config.episodes
+        member_index = np.repeat(np.arange(n), e)
+        seeds = np.tile(np.asarray(episode_seeds(seed, generation, e)), n)
+        norm = self.normalizer.state_dict() if self.config.obs_normalization else None
+        chunks = np.array_split(np.arange(n * e), min(self.config.workers, n * e))
+        jobs = [(params, member_index[c], seeds[c], goal, norm) for c in chunks if len(c)]
+        if self.config.workers == 1:
+            results = [self._local.run(*job) for job in jobs]
+        else:
+            results = self._ensure_pool().map(_run_chunk, jobs)
+        merged = {
+            name: np.concatenate([getattr(r, name) for r in results])
+            for name in ChunkResult.__dataclass_fields__
+        }
+        returns = merged["returns"].reshape(n, e)
+        if self.config.obs_normalization:
+            self.normalizer.update(
+                [
+                    ObsStats.from_sums(c, s, q)
+                    for c, s, q in zip(
+                        merged["obs_count"], merged["obs_sum"], merged["obs_sumsq"], strict=True
+                    )
+                ]
+            )
+        steps = int(merged["lengths"].sum())
+        self.env_steps_total += steps
+        return Evaluation(
+            fitness=returns.mean(axis=1),
+            info={
+                "env_steps": steps,
+                "env_steps_total": self.env_steps_total,
+                "unstable_episodes": int(merged["unstable"].sum()),
+            },
+        )
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {f"obs_norm/{k}": np.asarray(v) for k, v in self.normalizer.state_dict().items()}
+        state["env_steps_total"] = np.array(self.env_steps_total, dtype=np.int64)
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        prefix = "obs_norm/"
+        norm = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+        if norm:
+            self.normalizer.load_state_dict(norm)
+        self.env_steps_total = int(state.get("env_steps_total", 0))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _ensure_pool(self) -> Any:
+        if self._pool is None:
+            ctx = mp.get_context("spawn")
+            self._pool = ctx.Pool(
+                self.config.workers, initializer=_init_worker, initargs=(self.config,)
+            )
+        return self._pool
+
+
+def make(**params: Any) -> MujocoProblem:
+    return MujocoProblem(build_section(MujocoProblemConfig, params, "problem."))
