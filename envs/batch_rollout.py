@@ -24,6 +24,7 @@ import mujoco
 import numpy as np
 from gymnasium.utils import seeding
 from mujoco import batch as mjbatch
+
 from pbml_control.envs.specs import TaskSpec, goal_rows
 
 #: Return given to an episode that became numerically unstable: finite, and far below what

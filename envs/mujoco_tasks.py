@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import utils
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from gymnasium.spaces import Box
+
 from pbml_control.envs.specs import (
     AntHeadingSpec,
     HalfCheetahVelSpec,

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import gymnasium
+
 from pbml_control.envs.goals import GOAL_SPACES, GoalSpace
 from pbml_control.envs.specs import TASK_SPECS, TaskSpec
 from pbml_control.envs.variants import NAMED_VARIANTS, named_variant

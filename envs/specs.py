@@ -30,6 +30,7 @@ from typing import ClassVar
 
 import mujoco
 import numpy as np
+
 from pbml_control.envs.goals import GOAL_SPACES, GoalSpace
 from pbml_control.envs.variants import ASSET_DIR, Variant, build_variant_model
 

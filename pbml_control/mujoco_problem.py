@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pbml_control.envs import goal_space, make_task_spec
-from pbml_control.envs.batch_rollout import rollout_batch
-from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
 
 from pbml_control.config import build_section
+from pbml_control.envs import goal_space, make_task_spec
+from pbml_control.envs.batch_rollout import rollout_batch
 from pbml_control.genome import ModuleLayout
+from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
 from pbml_control.problem import Evaluation
 from pbml_control.rng import episode_seeds
 

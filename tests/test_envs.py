@@ -11,9 +11,10 @@ from pathlib import Path
 import gymnasium as gym
 import mujoco
 import numpy as np
-import pbml_control.envs as pe
 import pytest
 from gymnasium.utils.env_checker import check_env
+
+import pbml_control.envs as pe
 
 BASE_TASKS = ["HalfCheetahVel", "AntHeading", "HopperVel", "Walker2dVel", "ReacherGoal"]
 ENVS_DIR = Path(__file__).resolve().parents[1] / "envs"

@@ -162,5 +162,5 @@ def test_checkpoint_with_other_policy_shape_is_refused(tmp_path, capsys):
 
 def test_unknown_problem_key_is_named():
     """A typo in a MuJoCo problem key is named."""
-    with pytest.raises(ConfigError, match="problem.hiden"):
+    with pytest.raises(ConfigError, match=r"problem\.hiden"):
         make_problem(ProblemConfig("mujoco", {"hiden": [8]}))
