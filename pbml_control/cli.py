@@ -1,31 +1,27 @@
 """The ``pbml`` command line.
 
-Every user error (bad config, bad checkpoint, a run folder in the way) prints one line,
-``pbml: error: ...``, and exits with code 2 without touching anything on disk.
+Each command lives in its own module under ``pbml_control/commands/`` with ``register(sub)``
+and ``run(args) -> int``. Every user error (bad config, bad checkpoint, a run folder in the
+way) prints one line, ``pbml: error: ...``, and exits with code 2 without touching anything on
+disk.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from pbml_control.checkpoint import CheckpointError
-from pbml_control.config import ConfigError, RunConfig, apply_overrides, load_config
+from pbml_control.config import ConfigError
 
 __all__ = ["main"]
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
-TRAIN_EXAMPLE = """examples:
-  pbml train configs/default.toml
-  pbml train configs/square.toml --set selection.scheme=greedy --set seed=3 --out runs/sq
-  pbml train --resume runs/sq --set generations=400
-"""
+# One module per command, in the order `pbml --help` lists them.
+COMMANDS = ("train",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,112 +32,18 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pbml", description="Population-Based Meta Learning for robot control.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    train = sub.add_parser(
-        "train",
-        help="evolve a population",
-        description="Evolve a population with the settings of a TOML config.",
-        epilog=TRAIN_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    train.add_argument("config", nargs="?", help="TOML config (optional with --resume)")
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set selection.death_rate=0.3",
-    )
-    train.add_argument(
-        "--out", type=Path, help="run folder (default: runs/<problem>__<config>__<seed>__<time>)"
-    )
-    train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name in COMMANDS:
+        importlib.import_module(f"pbml_control.commands.{name}").register(sub)
     return parser
-
-
-def _default_run_dir(config: RunConfig, config_path: str) -> Path:
-    stem = Path(config_path).stem
-    task = config.problem.params.get("task", config.problem.name)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{str(task).replace('/', '-')}__{stem}__{config.seed}__{stamp}"
-
-
-def _stored_config(run_dir: Path, overrides: list[str]) -> RunConfig:
-    """The run's own config with ``--set`` overrides (used by ``--resume`` without CONFIG)."""
-    path = run_dir / "config.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"cannot resume: {run_dir} has no config.json") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ConfigError(f"cannot resume: {path} is corrupt") from None
-    return RunConfig.from_dict(apply_overrides(stored, overrides))
-
-
-def _stored_generations(run_dir: Path) -> int | None:
-    try:
-        return int(json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["generations"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _train(args: argparse.Namespace) -> int:
-    from pbml_control.progress import ProgressBar
-    from pbml_control.runner import RunError, RunInterrupted, train
-
-    if args.resume is None and args.config is None:
-        raise ConfigError("train needs a CONFIG file or --resume RUN_DIR")
-    if args.resume is not None and args.out is not None:
-        raise ConfigError("use --resume RUN_DIR or --out DIR, not both")
-    if args.resume is not None and args.overwrite:
-        raise ConfigError("--resume and --overwrite contradict each other")
-    config = None
-    if args.config is not None:
-        config = load_config(args.config, args.overrides)
-    elif args.overrides:
-        config = _stored_config(args.resume, args.overrides)
-    run_dir = args.resume or args.out or _default_run_dir(config, args.config)
-    total = config.generations if config else _stored_generations(run_dir)
-    try:
-        bar = None if args.quiet else ProgressBar(total)
-        result = train(
-            run_dir,
-            config,
-            resume=args.resume is not None,
-            overwrite=args.overwrite,
-            progress=bar.update if bar else None,
-        )
-        if bar:
-            bar.close()
-    except RunInterrupted as stop:
-        print(
-            f"pbml: interrupted at generation {stop.generation}; checkpoint saved. "
-            f"Resume with: pbml train --resume {stop.run_dir}",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except RunError as exc:
-        raise ConfigError(str(exc)) from None
-    row = result.last_metrics or {}
-    print(
-        f"run {result.run_dir}: generation {result.state.generation}, "
-        f"mean fitness {row.get('fitness_mean', float('nan')):.4g}, "
-        f"best fitness {row.get('fitness_best', float('nan')):.4g}"
-    )
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "train":
-            return _train(args)
+        return int(args.func(args))
     except (ConfigError, CheckpointError) as exc:
         print(f"pbml: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ while a generation runs, and saved in checkpoints with the genomes.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +23,7 @@ import numpy as np
 from pbml_control.config import build_section
 from pbml_control.envs import goal_space, make_task_spec
 from pbml_control.envs.batch_rollout import rollout_batch
+from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend
 from pbml_control.genome import ModuleLayout
 from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
 from pbml_control.problem import Evaluation
@@ -124,20 +123,6 @@ class _Rollouts:
         return ChunkResult(returns, lengths, unstable, count, total, total_sq)
 
 
-_WORKER: _Rollouts | None = None
-
-
-def _init_worker(config: MujocoProblemConfig) -> None:
-    global _WORKER
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _WORKER = _Rollouts(config)
-
-
-def _run_chunk(args: tuple) -> ChunkResult:
-    assert _WORKER is not None
-    return _WORKER.run(*args)
-
-
 class MujocoProblem:
     """A goal-conditioned MuJoCo task evolved through a modular MLP policy."""
 
@@ -150,7 +135,7 @@ class MujocoProblem:
         self.goal_space = goal_space(config.task)
         self.normalizer = ObsNormalizer(self.task.obs_dim)
         self.env_steps_total = 0
-        self._pool: Any = None
+        self._backend: Backend | None = None
 
     # --- Problem protocol -------------------------------------------------------------------
     def initial_params(self, rng: np.random.Generator) -> np.ndarray:
@@ -176,10 +161,7 @@ class MujocoProblem:
         norm = self.normalizer.state_dict() if self.config.obs_normalization else None
         chunks = np.array_split(np.arange(n * e), min(self.config.workers, n * e))
         jobs = [(params, member_index[c], seeds[c], goal, norm) for c in chunks if len(c)]
-        if self.config.workers == 1:
-            results = [self._local.run(*job) for job in jobs]
-        else:
-            results = self._ensure_pool().map(_run_chunk, jobs)
+        results = self._ensure_backend().run(jobs)
         merged = {
             name: np.concatenate([getattr(r, name) for r in results])
             for name in ChunkResult.__dataclass_fields__
@@ -218,19 +200,18 @@ class MujocoProblem:
         self.env_steps_total = int(state.get("env_steps_total", 0))
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
 
     # --- helpers ----------------------------------------------------------------------------
-    def _ensure_pool(self) -> Any:
-        if self._pool is None:
-            ctx = mp.get_context("spawn")
-            self._pool = ctx.Pool(
-                self.config.workers, initializer=_init_worker, initargs=(self.config,)
-            )
-        return self._pool
+    def _ensure_backend(self) -> Backend:
+        if self._backend is None:
+            if self.config.workers == 1:
+                self._backend = LocalBackend(self._local)
+            else:
+                self._backend = ProcessBackend(_Rollouts, (self.config,), self.config.workers)
+        return self._backend
 
 
 def make(**params: Any) -> MujocoProblem:

@@ -1,0 +1,1 @@
+"""One module per ``pbml`` command: ``register(subparsers)`` and ``run(args) -> int``."""

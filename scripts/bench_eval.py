@@ -1,0 +1,134 @@
+"""Benchmark: env-steps per second with the policy in the loop, against the simulator limit.
+
+The limit is one ``MjData`` stepped with ``mujoco.mj_step(model, data, nstep=frame_skip)`` in a
+Python loop on one core: no wrapper, no policy. The evaluator runs a whole population with
+its batched forward pass on 1 and 2 local worker processes. Both are measured in the same run,
+on the same model, and the script prints their ratio (timings on a shared machine are noisy:
+compare ratios, not absolute numbers from different runs).
+
+    python scripts/bench_eval.py                 # HalfCheetah and Ant, 1 and 2 workers
+    python scripts/bench_eval.py --json out.json # also write the numbers
+
+Target (issue 3): policy-in-the-loop >= 0.8 x the limit per core, at 1 and 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from dataclasses import asdict, dataclass
+
+import mujoco
+import numpy as np
+
+from pbml_control.envs import make_task_spec
+from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
+
+
+@dataclass(frozen=True)
+class Args:
+    tasks: tuple[str, ...] = ("HalfCheetahVel", "AntHeading")
+    workers: tuple[int, ...] = (1, 2)
+    population: int = 64  # members evaluated per generation
+    steps: int = 1000  # episode length
+    hidden: tuple[int, ...] = (64, 64)
+    repeats: int = 3  # generations timed per setting (the best is kept)
+    limit_seconds: float = 3.0  # how long to step the raw simulator
+    json: str = ""
+
+
+def simulator_limit(task: str, seconds: float) -> float:
+    """Env-steps per second of a bare mj_step loop with the task's frame skip."""
+    spec = make_task_spec(task)
+    model = spec.build_model()
+    data = mujoco.MjData(model)
+    qpos, qvel = spec.reset_state(model, np.random.default_rng(0))
+    data.qpos[:], data.qvel[:] = qpos, qvel
+    mujoco.mj_forward(model, data)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            mujoco.mj_step(model, data, nstep=spec.frame_skip)
+        steps += 100
+        if not np.isfinite(data.qpos).all() or steps % 1000 == 0:
+            mujoco.mj_resetData(model, data)
+            data.qpos[:], data.qvel[:] = qpos, qvel
+    return steps / (time.perf_counter() - start)
+
+
+def evaluator_throughput(task: str, workers: int, args: Args) -> tuple[float, int]:
+    """Best env-steps per second over a few generations, and the episodes' mean length."""
+    problem = MujocoProblem(
+        MujocoProblemConfig(
+            task=task, hidden=args.hidden, max_episode_steps=args.steps, workers=workers
+        )
+    )
+    try:
+        rng = np.random.default_rng(0)
+        params = np.stack([problem.initial_params(rng) for _ in range(args.population)])
+        goal = problem.sample_goal(rng)
+        problem.evaluate(params, goal, seed=0, generation=0)  # warm-up: starts the pool
+        best, steps = 0.0, 0
+        for g in range(1, args.repeats + 1):
+            start = time.perf_counter()
+            result = problem.evaluate(params, goal, seed=0, generation=g)
+            elapsed = time.perf_counter() - start
+            steps = int(result.info["env_steps"])
+            best = max(best, steps / elapsed)
+        return best, steps // args.population
+    finally:
+        problem.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(Args.tasks))
+    parser.add_argument("--workers", nargs="+", type=int, default=list(Args.workers))
+    parser.add_argument("--population", type=int, default=Args.population)
+    parser.add_argument("--steps", type=int, default=Args.steps)
+    parser.add_argument("--repeats", type=int, default=Args.repeats)
+    parser.add_argument("--json", default="")
+    ns = parser.parse_args()
+    args = Args(
+        tasks=tuple(ns.tasks),
+        workers=tuple(ns.workers),
+        population=ns.population,
+        steps=ns.steps,
+        repeats=ns.repeats,
+        json=ns.json,
+    )
+    rows = []
+    print(f"population {args.population}, hidden {args.hidden}, episodes of {args.steps} steps")
+    print(
+        f"{'task':16} {'limit/core':>11} {'workers':>7} {'policy-in-loop':>15} "
+        f"{'ratio/core':>10} {'ep.len':>6}"
+    )
+    for task in args.tasks:
+        limit = simulator_limit(task, args.limit_seconds)
+        for workers in args.workers:
+            rate, length = evaluator_throughput(task, workers, args)
+            ratio = rate / limit / workers
+            rows.append(
+                {
+                    "task": task,
+                    "workers": workers,
+                    "limit_steps_per_s": limit,
+                    "steps_per_s": rate,
+                    "ratio_per_core": ratio,
+                    "mean_episode_length": length,
+                }
+            )
+            print(f"{task:16} {limit:11.0f} {workers:7d} {rate:15.0f} {ratio:10.2f} {length:6d}")
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process: {rss_mib:.0f} MiB")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(
+                {"args": asdict(args), "rows": rows, "peak_rss_mib": rss_mib}, handle, indent=1
+            )
+
+
+if __name__ == "__main__":
+    main()
