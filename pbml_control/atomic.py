@@ -25,9 +25,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:  # make the rename itself durable; not every platform lets us open a folder
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(dir_fd)
+    except OSError:
+        pass
     finally:
         os.close(dir_fd)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import safetensors.numpy
 
+from pbml_control.atomic import atomic_write_bytes
 from pbml_control.genome import ModuleLayout
 
 from .normalizer import NORMALIZER_KEYS, check_normalizer_state
@@ -104,32 +104,8 @@ def save_genome(
         "metadata": user,
     }
     data = safetensors.numpy.save(tensors, metadata=header)
-    _atomic_write(path, data)
+    atomic_write_bytes(path, data)
     return path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not every platform lets us open a folder
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def _read_header(data: bytes) -> dict[str, Any]:
