@@ -131,6 +131,7 @@ class MujocoProblem:
         self._local = _Rollouts(config)
         self.task = self._local.task
         self.policy_spec = self._local.policy_spec
+        self.model = self._local.model  # this process's compiled model (for rendering, tests)
         self.layout: ModuleLayout = self.policy_spec.layout()
         self.goal_space = goal_space(config.task)
         self.normalizer = ObsNormalizer(self.task.obs_dim)
