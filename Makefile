@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/pbml: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,ray]"
 	touch $(BIN)/pbml
 
 setup: $(BIN)/pbml

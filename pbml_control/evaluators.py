@@ -1,4 +1,4 @@
-"""Where chunks of simulations run: in this process, or on local worker processes.
+"""Where chunks of simulations run: in this process, on local worker processes, or on Ray.
 
 A backend runs a list of jobs with one function that every worker sets up once (for the MuJoCo
 problem: build the model and policy spec). Jobs are independent and their results come back in
@@ -8,6 +8,11 @@ The process backend uses ``concurrent.futures.ProcessPoolExecutor`` (spawn start
 forked MuJoCo or BLAS state). A worker that dies (SIGKILL, OOM) breaks the pool; the backend
 then starts a fresh pool and reruns the jobs that had no result, up to ``max_retries`` times.
 A rerun job gives the same result, because each job carries everything it depends on.
+
+The Ray backend keeps one actor per worker, each building its runner once, so one machine or a
+cluster run the same jobs with the same results. Ray is imported only when this backend is
+built: it is an optional extra (``pip install "pbml-control[ray]"``). A dead actor is restarted
+by Ray (``max_restarts``) and its job resubmitted (``max_task_retries``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, Protocol
 
-__all__ = ["Backend", "LocalBackend", "ProcessBackend", "WorkerLostError"]
+import numpy as np
+
+__all__ = ["Backend", "LocalBackend", "ProcessBackend", "RayBackend", "WorkerLostError"]
 
 _STATE: dict[str, Any] = {}
 
@@ -106,3 +113,86 @@ class ProcessBackend:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+class _RayWorker:
+    """Body of one Ray actor: builds the runner once, then runs jobs (``ray.remote`` wraps it)."""
+
+    def __init__(self, setup: Callable[..., Any], setup_args: tuple) -> None:
+        self._runner = setup(*setup_args)
+
+    def run(self, *job: Any) -> Any:
+        return self._runner.run(*job)
+
+
+class RayBackend:
+    """One Ray actor per worker; jobs are dealt round-robin and come back in job order.
+
+    ``address=None`` starts a private local Ray with ``num_cpus=workers`` (shut down on
+    ``close``); an address such as ``"ray://head:10001"`` or ``"auto"`` joins a running cluster.
+    If Ray is already initialised in this process (a notebook, a test), that session is used.
+    Arrays shared by several jobs (the population's parameters) go to the object store once.
+    """
+
+    def __init__(
+        self,
+        setup: Callable[..., Any],
+        setup_args: tuple,
+        workers: int,
+        address: str | None = None,
+        max_retries: int = 3,
+    ) -> None:
+        import ray  # lazy: Ray is an optional extra
+
+        self._ray = ray
+        self.workers = workers
+        self._owns_ray = False
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            self._owns_ray = True
+        # Restarts are unbounded over a long run; each job is retried at most max_retries times.
+        actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=max_retries)(_RayWorker)
+        self._actors = [actor.remote(setup, setup_args) for _ in range(workers)]
+
+    def _share(self, jobs: Sequence[tuple]) -> list[tuple]:
+        """Replace arrays that several jobs hold by one object-store reference each."""
+        seen: dict[int, int] = {}
+        for job in jobs:
+            for arg in job:
+                if isinstance(arg, np.ndarray):
+                    seen[id(arg)] = seen.get(id(arg), 0) + 1
+        refs = {}
+        shared = []
+        for job in jobs:
+            args = []
+            for arg in job:
+                if isinstance(arg, np.ndarray) and seen[id(arg)] > 1:
+                    if id(arg) not in refs:
+                        refs[id(arg)] = self._ray.put(arg)
+                    arg = refs[id(arg)]
+                args.append(arg)
+            shared.append(tuple(args))
+        return shared
+
+    def run(self, jobs: Sequence[tuple]) -> list[Any]:
+        from ray.exceptions import RayActorError
+
+        futures = [
+            self._actors[i % self.workers].run.remote(*job)
+            for i, job in enumerate(self._share(jobs))
+        ]
+        try:
+            return self._ray.get(futures)
+        except RayActorError as exc:
+            raise WorkerLostError(f"Ray workers kept dying: {exc}") from None
+
+    def close(self) -> None:
+        for actor in self._actors:
+            self._ray.kill(actor)
+        self._actors = []
+        if self._owns_ray:
+            self._ray.shutdown()
+            self._owns_ray = False

@@ -15,6 +15,7 @@ while a generation runs, and saved in checkpoints with the genomes.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 from pbml_control.config import build_section
 from pbml_control.envs import goal_space, make_task_spec
 from pbml_control.envs.batch_rollout import rollout_batch
-from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend
+from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend, RayBackend
 from pbml_control.genome import ModuleLayout
 from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
 from pbml_control.problem import Evaluation
@@ -41,7 +42,9 @@ class MujocoProblemConfig:
     activation: str = "tanh"
     episodes: int = 1  # episodes per member per generation
     max_episode_steps: int = 200
-    workers: int = 1  # local worker processes; results do not depend on it
+    workers: int = 1  # local worker processes or Ray actors; results do not depend on it
+    backend: str = "local"  # "local" (this process or worker processes) or "ray"
+    ray_address: str = ""  # "" starts a local Ray with `workers` CPUs; else a cluster address
     obs_normalization: bool = True
     policy_dtype: str = "float64"  # "float32" is ~2x faster for large populations
     spec_overrides: dict[str, Any] = field(default_factory=dict)  # reward weights, ...
@@ -57,6 +60,12 @@ class MujocoProblemConfig:
             raise ValueError(f"problem.workers must be >= 1, got {self.workers}")
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"problem.hidden sizes must be >= 1, got {self.hidden}")
+        if self.backend not in ("local", "ray"):
+            raise ValueError(f"problem.backend must be local or ray, got {self.backend!r}")
+        if self.ray_address and self.backend != "ray":
+            raise ValueError("problem.ray_address is set but problem.backend is not 'ray'")
+        if self.backend == "ray" and importlib.util.find_spec("ray") is None:
+            raise ValueError('problem.backend = "ray" needs Ray: pip install "pbml-control[ray]"')
         if self.policy_dtype not in ("float64", "float32"):
             raise ValueError(
                 f"problem.policy_dtype must be float64 or float32, got {self.policy_dtype!r}"
@@ -208,7 +217,10 @@ class MujocoProblem:
     # --- helpers ----------------------------------------------------------------------------
     def _ensure_backend(self) -> Backend:
         if self._backend is None:
-            if self.config.workers == 1:
+            if self.config.backend == "ray":
+                address = self.config.ray_address or None
+                self._backend = RayBackend(_Rollouts, (self.config,), self.config.workers, address)
+            elif self.config.workers == 1:
                 self._backend = LocalBackend(self._local)
             else:
                 self._backend = ProcessBackend(_Rollouts, (self.config,), self.config.workers)

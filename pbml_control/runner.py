@@ -39,8 +39,16 @@ from pbml_control.registry import make_problem
 
 __all__ = ["RunError", "RunInterrupted", "TrainResult", "train"]
 
-# Keys a resumed run may change: they extend or shorten the run without changing its course.
-RESUMABLE_KEYS = frozenset({"generations"})
+# Keys a resumed run may change: they extend or shorten the run, or move it to other hardware
+# (results do not depend on the backend or the number of workers), without changing its course.
+RESUMABLE_KEYS = frozenset(
+    {
+        "generations",
+        "problem.params.workers",
+        "problem.params.backend",
+        "problem.params.ray_address",
+    }
+)
 
 
 class RunError(ValueError):
@@ -105,7 +113,7 @@ def _truncate_jsonl(path: Path, before_generation: int) -> None:
 
 def _config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> str:
     for key in sorted(set(stored) | set(current)):
-        if prefix == "" and key in RESUMABLE_KEYS:
+        if f"{prefix}{key}" in RESUMABLE_KEYS:
             continue
         a, b = stored.get(key), current.get(key)
         if isinstance(a, dict) and isinstance(b, dict):

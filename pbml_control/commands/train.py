@@ -16,6 +16,7 @@ TRAIN_EXAMPLE = """examples:
   pbml train configs/default.toml
   pbml train configs/square.toml --set selection.scheme=greedy --set seed=3 --out runs/sq
   pbml train --resume runs/sq --set generations=400
+  pbml train configs/default.toml --backend ray --address ray://head:10001
 """
 
 
@@ -42,6 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        help="where MuJoCo rollouts run (same as --set problem.backend=...)",
+    )
+    train.add_argument(
+        "--address",
+        metavar="RAY_ADDRESS",
+        help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray)",
+    )
     train.set_defaults(func=run)
 
 
@@ -81,6 +92,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("use --resume RUN_DIR or --out DIR, not both")
     if args.resume is not None and args.overwrite:
         raise ConfigError("--resume and --overwrite contradict each other")
+    if args.address is not None and args.backend not in (None, "ray"):
+        raise ConfigError("--address is for --backend ray")
+    # The flags are shorthands for --set, so they are checked and stored like any config key.
+    # (A new list: argparse shares the default list between parses.)
+    args.overrides = [*args.overrides]
+    if args.backend is not None or args.address is not None:
+        args.overrides.append(f"problem.backend={json.dumps(args.backend or 'ray')}")
+    if args.address is not None:
+        args.overrides.append(f"problem.ray_address={json.dumps(args.address)}")
     config = None
     if args.config is not None:
         config = load_config(args.config, args.overrides)
