@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pbml_control.mutation import MutationConfig
+from pbml_control.operators import OperatorsConfig
 from pbml_control.schedules import ScheduleConfig
 from pbml_control.selection import SelectionConfig
 
@@ -50,6 +51,7 @@ class RunConfig:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     mutation: MutationConfig = field(default_factory=MutationConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    operators: OperatorsConfig = field(default_factory=OperatorsConfig)
 
     def __post_init__(self) -> None:
         if self.generations < 1:
@@ -86,6 +88,7 @@ _SECTIONS = {
     "selection": SelectionConfig,
     "mutation": MutationConfig,
     "schedule": ScheduleConfig,
+    "operators": OperatorsConfig,
 }
 
 

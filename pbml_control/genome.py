@@ -134,8 +134,17 @@ class Population:
     ids: np.ndarray  # (N,) int64
     parent_ids: np.ndarray  # (N,) int64, -1 for the founders
     birth_generation: np.ndarray  # (N,) int64
+    protected_until: np.ndarray  # (N,) int64: a fatal pass protects a member until then
     fields: tuple[str, ...] = field(
-        default=("params", "log_sigma", "logit_p", "ids", "parent_ids", "birth_generation"),
+        default=(
+            "params",
+            "log_sigma",
+            "logit_p",
+            "ids",
+            "parent_ids",
+            "birth_generation",
+            "protected_until",
+        ),
         repr=False,
     )
 
@@ -150,7 +159,7 @@ class Population:
         for name in ("log_sigma", "logit_p"):
             if getattr(self, name).shape != (n, m):
                 raise ValueError(f"population: {name} has shape {getattr(self, name).shape}")
-        for name in ("ids", "parent_ids", "birth_generation"):
+        for name in ("ids", "parent_ids", "birth_generation", "protected_until"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"population: {name} has shape {getattr(self, name).shape}")
 

@@ -8,6 +8,7 @@ evaluate it, and a run resumed from a checkpoint equals an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ import numpy as np
 from pbml_control.config import RunConfig
 from pbml_control.genome import Population
 from pbml_control.mutation import reproduce
+from pbml_control.operators import crossover, fatal_pass, low_rank_sigma_scale, scout_mask
 from pbml_control.problem import Problem
 from pbml_control.rng import generator
 from pbml_control.schedules import GoalSchedule
-from pbml_control.selection import select
+from pbml_control.selection import SelectionResult, select
 
 __all__ = ["EvolutionState", "Metrics", "evolve", "initial_state", "step"]
 
@@ -52,30 +54,48 @@ def initial_state(config: RunConfig, problem: Problem) -> EvolutionState:
         ids=np.arange(n, dtype=np.int64),
         parent_ids=np.full(n, -1, dtype=np.int64),
         birth_generation=np.zeros(n, dtype=np.int64),
+        protected_until=np.zeros(n, dtype=np.int64),
     )
     return EvolutionState(generation=0, next_id=n, population=population)
 
 
 def make_offspring(
-    population: Population, parents: np.ndarray, state: EvolutionState, config: RunConfig
+    population: Population,
+    parents: np.ndarray,
+    state: EvolutionState,
+    config: RunConfig,
+    parent_rank: np.ndarray,
 ) -> Population:
-    """One child per entry of ``parents``; child k's stream is keyed by its new member id."""
-    mutation = config.effective_mutation
-    layout = population.layout
+    """One child per entry of ``parents``; child k's streams are keyed by its new member id.
+
+    ``parent_rank`` (rank position of each parent, 0 = best) feeds the low-rank variance
+    operator; the optional operators draw from streams of their own (operators.py).
+    """
+    mutation, ops = config.effective_mutation, config.operators
+    layout, g, seed = population.layout, state.generation, config.seed
     k = len(parents)
     ids = np.arange(state.next_id, state.next_id + k, dtype=np.int64)
+    scale = np.ones(k)
+    if ops.scout_fraction > 0:
+        scouts = scout_mask(k, ops.scout_fraction, generator(seed, "scouts", g))
+        scale[scouts] *= ops.scout_sigma_scale
+    if ops.low_rank_sigma_boost > 0:
+        scale *= low_rank_sigma_scale(parent_rank, len(population), ops.low_rank_sigma_boost)
+    mates = parents
+    if ops.crossover_rate > 0:
+        mates = generator(seed, "mates", g).permutation(parents)
     params = np.empty((k, layout.num_params))
     log_sigma = np.empty((k, layout.num_modules))
     logit_p = np.empty((k, layout.num_modules))
     for j, (parent, child_id) in enumerate(zip(parents, ids, strict=True)):
-        rng = generator(config.seed, "mutate", state.generation, int(child_id))
+        genes = _genes(population, parent)
+        if ops.crossover_rate > 0:
+            mating = generator(seed, "mating", g, int(child_id))
+            if mating.random() < ops.crossover_rate:
+                genes = crossover(genes, _genes(population, mates[j]), layout, mating)
+        rng = generator(seed, "mutate", g, int(child_id))
         params[j], log_sigma[j], logit_p[j] = reproduce(
-            population.params[parent],
-            population.log_sigma[parent],
-            population.logit_p[parent],
-            layout,
-            mutation,
-            rng,
+            *genes, layout, mutation, rng, sigma_scale=float(scale[j])
         )
     return Population(
         layout=layout,
@@ -84,8 +104,39 @@ def make_offspring(
         logit_p=logit_p,
         ids=ids,
         parent_ids=population.ids[parents],
-        birth_generation=np.full(k, state.generation + 1, dtype=np.int64),
+        birth_generation=np.full(k, g + 1, dtype=np.int64),
+        protected_until=np.zeros(k, dtype=np.int64),
     )
+
+
+def _genes(population: Population, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return population.params[i], population.log_sigma[i], population.logit_p[i]
+
+
+def apply_fatal_passes(
+    state: EvolutionState, result: SelectionResult, config: RunConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Survivors, parents and the new protection ends after fatal passes.
+
+    Each rescued member takes the place of one child, so the population size stays N.
+    """
+    pop, g = state.population, state.generation
+    protection = pop.protected_until.copy()
+    ops = config.operators
+    if ops.fatal_pass_probability == 0 and not (protection > g).any():
+        return result.survivors, result.parents, protection
+    dead = result.order[~np.isin(result.order, result.survivors)]
+    rescued = fatal_pass(
+        dead,
+        protection[dead] > g,
+        ops.fatal_pass_probability,
+        generator(config.seed, "fatal-pass", g),
+    )
+    rescued = rescued[: len(result.parents)]
+    newly = rescued[protection[rescued] <= g]
+    protection[newly] = g + 1 + ops.fatal_pass_generations
+    survivors = np.concatenate([result.survivors, rescued])
+    return survivors, result.parents[: len(result.parents) - len(rescued)], protection
 
 
 def generation_metrics(
@@ -137,14 +188,18 @@ def step(
     if fitness.shape != (len(state.population),):
         raise ValueError(f"problem returned fitness of shape {fitness.shape}")
     result = select(fitness, config.selection, generator(config.seed, "select", state.generation))
-    metrics = generation_metrics(
-        state, fitness, goal, schedule, evaluation.info, offspring=len(result.parents)
+    survivor_index, parents, protection = apply_fatal_passes(state, result, config)
+    info = {**evaluation.info, "fatal_passes": len(result.parents) - len(parents)}
+    metrics = generation_metrics(state, fitness, goal, schedule, info, offspring=len(parents))
+    rank_of = np.empty(len(fitness), dtype=np.int64)
+    rank_of[result.order] = np.arange(len(fitness))
+    children = make_offspring(state.population, parents, state, config, rank_of[parents])
+    survivors = dataclasses.replace(state.population, protected_until=protection).take(
+        survivor_index
     )
-    children = make_offspring(state.population, result.parents, state, config)
-    survivors = state.population.take(result.survivors)
     next_state = EvolutionState(
         generation=state.generation + 1,
-        next_id=state.next_id + len(result.parents),
+        next_id=state.next_id + len(parents),
         population=Population.concat(survivors, children),
     )
     return next_state, metrics, eval_seconds

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import signal
 import time
@@ -165,13 +166,21 @@ def resolve_run_config(
 
 
 def create_run_dir(run_dir: Path, config: RunConfig) -> None:
-    """A fresh folder holding only the resolved config (an old one goes with --overwrite)."""
+    """A fresh folder holding only the resolved config (an old one goes with --overwrite).
+
+    The folder is built under a hidden name and renamed into place, so a crash never leaves a
+    run folder without its config.json (which could be neither resumed nor started afresh).
+    """
+    partial = run_dir.with_name(f".{run_dir.name}.partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    atomic_write_text(
+        partial / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True)
+    )
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    atomic_write_text(
-        run_dir / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True)
-    )
+    os.replace(partial, run_dir)
 
 
 def _checkpoint(state: EvolutionState, config: RunConfig, problem: Problem) -> Checkpoint:

@@ -1,0 +1,105 @@
+"""Operators beyond the paper (issue 6), each off by default and each a small pure function.
+
+The paper's own reading of its robot results is that PBML genomes learn to constrain their
+mutation and so may miss an optimum outside the space they still explore. These operators are
+the seed article's remedies; docs/method.md gives their equations and docs/results/beyond.md
+measures them. With every rate at 0 the loop draws exactly what it draws without them.
+
+- **Scouts**: a share ``scout_fraction`` of each generation's children is perturbed with
+  sigma * ``scout_sigma_scale``. Scouts are ordinary members afterwards: they inherit the
+  normal (unscaled) mutation parameters, compete normally (so they may die while exploring),
+  and their descendants are simply part of the population.
+- **Fatal passes**: each member that selection removes survives anyway with probability
+  ``fatal_pass_probability``, and is then protected from death for ``fatal_pass_generations``
+  generations (it still ranks by fitness and can be a parent). The population size stays N:
+  every rescued member takes the place of one child.
+- **Mating**: with probability ``crossover_rate`` a child has a second parent, drawn from the
+  same rank-weighted parent pool; per module, the child takes the module's parameters *and*
+  its mutation parameters from one of the two parents with equal chance, then mutates as usual.
+- **Extra variance for low ranks**: a parent at normalised rank q (0 best, 1 worst) perturbs
+  its child with sigma * (1 + ``low_rank_sigma_boost`` * q).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pbml_control.genome import ModuleLayout
+
+__all__ = [
+    "OperatorsConfig",
+    "crossover",
+    "fatal_pass",
+    "low_rank_sigma_scale",
+    "scout_mask",
+]
+
+
+@dataclass(frozen=True)
+class OperatorsConfig:
+    scout_fraction: float = 0.0
+    scout_sigma_scale: float = 5.0
+    fatal_pass_probability: float = 0.0
+    fatal_pass_generations: int = 3
+    crossover_rate: float = 0.0
+    low_rank_sigma_boost: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("scout_fraction", "fatal_pass_probability", "crossover_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"operators.{name} must be in [0, 1], got {value}")
+        if self.scout_sigma_scale <= 0:
+            raise ValueError(
+                f"operators.scout_sigma_scale must be > 0, got {self.scout_sigma_scale}"
+            )
+        if self.fatal_pass_generations < 1:
+            raise ValueError("operators.fatal_pass_generations must be >= 1")
+        if self.low_rank_sigma_boost < 0:
+            raise ValueError("operators.low_rank_sigma_boost must be >= 0")
+
+
+def scout_mask(num_children: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Which children are scouts: exactly round(fraction * K) of them, at random."""
+    mask = np.zeros(num_children, dtype=bool)
+    count = round(fraction * num_children)
+    if count:
+        mask[rng.choice(num_children, size=count, replace=False)] = True
+    return mask
+
+
+def fatal_pass(
+    dead: np.ndarray,
+    protected: np.ndarray,
+    probability: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Of the members selection removed (``dead``), those that survive anyway.
+
+    Protected members always survive; every other dead member passes with ``probability``.
+    """
+    lucky = rng.random(len(dead)) < probability
+    return dead[protected | lucky]
+
+
+def crossover(
+    first: tuple[np.ndarray, np.ndarray, np.ndarray],
+    second: tuple[np.ndarray, np.ndarray, np.ndarray],
+    layout: ModuleLayout,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-module uniform crossover of (params, log_sigma, logit_p) of two parents."""
+    take_second = rng.random(layout.num_modules) < 0.5
+    columns = take_second[layout.module_index]
+    params = np.where(columns, second[0], first[0])
+    log_sigma = np.where(take_second, second[1], first[1])
+    logit_p = np.where(take_second, second[2], first[2])
+    return params, log_sigma, logit_p
+
+
+def low_rank_sigma_scale(parent_rank: np.ndarray, population: int, boost: float) -> np.ndarray:
+    """1 + boost * q for each parent, with q = rank / (N - 1)."""
+    q = np.asarray(parent_rank, dtype=np.float64) / max(population - 1, 1)
+    return 1.0 + boost * q
