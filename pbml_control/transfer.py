@@ -1,0 +1,680 @@
+"""Transfer: move evolved populations to a new target and measure how fast they adapt.
+
+PBML.md asks whether genomes evolved on shifting goals adapt faster to something new than
+genomes evolved by a baseline or fresh random genomes. This module runs that comparison through
+the registry and the problem protocol only (no MuJoCo or torch import here), so it works for
+the toy worlds (``square`` -> ``hard_square``) and for every MuJoCo task alike.
+
+Definitions (ours; the paper gives none):
+
+- **Arm**: where the starting genomes come from. A source run's arm is labelled by its config
+  (:func:`arm_label`: the selection scheme, ``static`` for PBML with a static schedule,
+  ``<scheme>-static`` for another scheme with one), or explicitly with ``LABEL=PATH``. The
+  ``fresh`` arm starts from freshly initialised genomes (:func:`~pbml_control.loop.initial_state`)
+  with a fresh problem state.
+- **Transfer start state**: the source run's latest checkpoint, whole: every member's parameters
+  *and* mutation parameters, its ids and ``next_id``; birth generations are shifted so that
+  ages are kept and generation 0 is the transfer. The source problem state (the observation
+  normaliser of a MuJoCo run) is loaded into the target problem.
+- **Target**: a registry problem name (``hard_square``), or for a MuJoCo source a task or
+  variant name (``HalfCheetahVel``, ``HalfCheetahVel-Heavy``, another task with the same
+  observation and action sizes). The genome layout must match, else :class:`ConfigError`.
+- **Adaptation** (identical for every arm): the first source run's config with
+  ``selection.scheme = "pbml"`` (its death rate and parent pressure kept), the first source's
+  mutation settings, and a ``static`` schedule whose goal is drawn per seed from the ``goals``
+  split (``heldout`` = goals never seen in training). Overrides (``--set``) change any of it.
+  Every arm sees the same seeds, goals, episode seeds and number of generations ``N``; the
+  population is evaluated ``N + 1`` times: generation 0 is the **zero-shot** fitness (before any
+  evolution), generation ``N`` the final one.
+- **Seeds**: transfer seed ``s`` keys the adaptation's random streams. An arm with one source run
+  uses it for every seed; an arm with as many runs as seeds pairs them in order of source seed.
+- **Threshold** on the population *mean* fitness, per seed: an absolute value if given, else
+  ``T_s = F0_s + fraction * (Fmax_s - F0_s)`` with ``F0_s`` the fresh arm's zero-shot mean
+  fitness on seed ``s`` (the lowest zero-shot mean of any arm when there is no fresh arm) and
+  ``Fmax_s`` the highest mean fitness any arm reached on seed ``s``; ``fraction = 0.5``. When
+  no arm rises above ``F0_s`` the seed has no threshold and no arm reaches it.
+  **Generations to threshold** = the first generation whose mean fitness is >= T_s; an arm that
+  never reaches it within ``N`` counts as ``N + 1`` (a lower bound; ``reached`` says how many
+  seeds did).
+- Per arm and seed we also report fitness at generation ``k`` (mean and best), final mean and
+  best, and the area under the mean-fitness curve (its average over generations 0..N).
+  Aggregates are the mean and 95% Student-t interval over seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.checkpoint import Checkpoint, CheckpointError, latest_checkpoint, load_checkpoint
+from pbml_control.config import ConfigError, ProblemConfig, RunConfig, apply_overrides
+from pbml_control.loop import EvolutionState, Metrics, evolve, initial_state
+from pbml_control.problem import Problem
+from pbml_control.registry import PROBLEMS, make_problem
+
+__all__ = [
+    "DEFAULT_K",
+    "DEFAULT_THRESHOLD_FRACTION",
+    "FRESH",
+    "METRICS",
+    "SourceRun",
+    "TransferJob",
+    "TransferPlan",
+    "adaptation_config",
+    "aggregate",
+    "arm_label",
+    "load_source",
+    "mean_ci",
+    "plan_transfer",
+    "plot_transfer",
+    "resolve_target",
+    "run_job",
+    "run_plan",
+    "transfer_state",
+    "transfer_table",
+    "write_outputs",
+]
+
+FRESH = "fresh"
+DEFAULT_K = 10
+DEFAULT_THRESHOLD_FRACTION = 0.5
+# Top-level keys the transfer sets itself; --set may not change them.
+_FIXED_KEYS = ("seed", "generations", "population_size")
+
+# (key, heading) of each per-seed metric, in table order.
+METRICS: tuple[tuple[str, str], ...] = (
+    ("zero_shot_mean", "zero-shot mean"),
+    ("zero_shot_best", "zero-shot best"),
+    ("generations_to_threshold", "gens to threshold"),
+    ("mean_at_k", "mean @ k"),
+    ("best_at_k", "best @ k"),
+    ("final_mean", "final mean"),
+    ("final_best", "final best"),
+    ("auc_mean", "AUC (mean)"),
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Sources and targets
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """A run folder (or one checkpoint of it) that seeds one arm."""
+
+    label: str
+    run_dir: Path
+    checkpoint_path: Path
+    config: RunConfig
+    generation: int  # the checkpoint's generation: how long the source evolved
+    population_size: int
+
+
+def arm_label(config: RunConfig) -> str:
+    """An arm's name from its config: the scheme, and whether its environment was static."""
+    scheme = config.selection.scheme
+    if config.schedule.kind == "static":
+        return "static" if scheme == "pbml" else f"{scheme}-static"
+    return scheme
+
+
+def load_source(spec: str) -> SourceRun:
+    """``PATH`` or ``LABEL=PATH``; PATH is a run folder or a checkpoint ``gen_*.json``."""
+    label, sep, raw = spec.partition("=")
+    if not sep:
+        label, raw = "", spec
+    elif not label or label == FRESH:
+        raise ConfigError(f"bad source {spec!r}: the label must be non-empty and not {FRESH!r}")
+    path = Path(raw)
+    if path.is_file():
+        ckpt_path, run_dir = path, path.parent.parent
+    elif path.is_dir():
+        found = latest_checkpoint(path / "checkpoints")
+        if found is None:
+            raise ConfigError(f"source run {path} has no checkpoint (checkpoints/gen_*.json)")
+        ckpt_path, run_dir = found, path
+    else:
+        raise ConfigError(f"source run not found: {path}")
+    ckpt = load_checkpoint(ckpt_path)
+    config = RunConfig.from_dict(ckpt.config)
+    return SourceRun(
+        label=label or arm_label(config),
+        run_dir=run_dir,
+        checkpoint_path=ckpt_path,
+        config=config,
+        generation=ckpt.generation,
+        population_size=len(ckpt.population),
+    )
+
+
+def resolve_target(source: ProblemConfig, target: str) -> ProblemConfig:
+    """The target problem: a registry name, or a task/variant name for a MuJoCo source.
+
+    A registry name equal to the source's keeps the source's settings; another one starts from
+    that problem's defaults (``square`` -> ``hard_square`` uses Hard Square's geometry). A task
+    name keeps every MuJoCo setting of the source (policy size, episode length) but the task.
+    """
+    if target in PROBLEMS and target != "mujoco":
+        if target == source.name:
+            return source
+        return ProblemConfig(target, {})
+    if source.name == "mujoco":
+        return ProblemConfig("mujoco", {**source.params, "task": target})
+    raise ConfigError(
+        f"unknown target {target!r}: expected a problem name ({', '.join(sorted(PROBLEMS))})"
+        " or, for a MuJoCo source, a task or variant name"
+    )
+
+
+def transfer_state(ckpt: Checkpoint, problem: Problem) -> EvolutionState:
+    """Generation 0 of a transfer: the checkpoint's whole population on ``problem``.
+
+    Loads the source problem state (observation normaliser) into ``problem``. Birth generations
+    move by the source's generation so ages are kept while generation 0 is the transfer.
+    """
+    if ckpt.population.layout != problem.layout:
+        raise ConfigError(
+            "incompatible policy layout: source genomes have "
+            f"{_layout_text(ckpt.population.layout)}, the target expects "
+            f"{_layout_text(problem.layout)}"
+        )
+    problem.load_state_dict(ckpt.problem_state)
+    population = dataclasses.replace(
+        ckpt.population, birth_generation=ckpt.population.birth_generation - ckpt.generation
+    )
+    return EvolutionState(generation=0, next_id=ckpt.next_id, population=population)
+
+
+def _layout_text(layout: Any) -> str:
+    return " ".join(f"{n}{list(s)}" for n, s in zip(layout.names, layout.shapes, strict=True))
+
+
+def adaptation_config(
+    reference: RunConfig,
+    target: ProblemConfig,
+    *,
+    goals: str,
+    generations: int,
+    seed: int,
+    population_size: int,
+    overrides: Sequence[str] = (),
+) -> RunConfig:
+    """The run config every arm adapts with (see the module docstring)."""
+    for text in overrides:
+        key = text.split("=", 1)[0].strip()
+        if key in _FIXED_KEYS:
+            raise ConfigError(f"--set {key} is fixed by the transfer (use its own option)")
+    data = reference.to_dict()
+    data.update(seed=seed, generations=generations + 1, population_size=population_size)
+    data["problem"] = {"name": target.name, "params": dict(target.params)}
+    data["selection"]["scheme"] = "pbml"
+    data["schedule"] = {"kind": "static", "period": reference.schedule.period, "split": goals}
+    return RunConfig.from_dict(apply_overrides(data, list(overrides)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Plan: everything checked before anything runs or is written
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferJob:
+    """One arm on one seed."""
+
+    arm: str
+    seed: int
+    source: SourceRun | None  # None for the fresh arm
+    config: RunConfig
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    target: str
+    goals: str
+    generations: int
+    seeds: tuple[int, ...]
+    k: int
+    threshold: float | None
+    threshold_fraction: float
+    arms: tuple[str, ...]
+    jobs: tuple[TransferJob, ...]
+    overrides: tuple[str, ...]
+
+    def describe(self) -> dict[str, Any]:
+        """The plan as JSON (no timings or absolute machine state: repeated runs compare)."""
+        reference = self.jobs[0].config.to_dict()
+        reference.pop("seed")
+        reference["generations"] = self.generations
+        return {
+            "target": self.target,
+            "goals": self.goals,
+            "generations": self.generations,
+            "evaluations_per_seed": self.generations + 1,
+            "seeds": list(self.seeds),
+            "k": self.k,
+            "threshold": self.threshold,
+            "threshold_fraction": self.threshold_fraction,
+            "arms": list(self.arms),
+            "overrides": list(self.overrides),
+            "adaptation_config": reference,
+        }
+
+
+def _group(sources: Iterable[SourceRun], seeds: Sequence[int]) -> dict[str, list[SourceRun]]:
+    arms: dict[str, list[SourceRun]] = {}
+    for source in sources:
+        arms.setdefault(source.label, []).append(source)
+    for label, runs in arms.items():
+        runs.sort(key=lambda r: (r.config.seed, str(r.run_dir)))
+        if len(runs) not in (1, len(seeds)):
+            raise ConfigError(
+                f"arm {label!r} has {len(runs)} source runs; give 1 or one per seed ({len(seeds)})"
+            )
+        first = runs[0].config.to_dict()
+        first.pop("seed")
+        for other in runs[1:]:
+            data = other.config.to_dict()
+            data.pop("seed")
+            if data != first:
+                raise ConfigError(
+                    f"arm {label!r}: {other.run_dir} has another config than {runs[0].run_dir}; "
+                    "label them apart with LABEL=PATH"
+                )
+    return arms
+
+
+def plan_transfer(
+    sources: Sequence[str],
+    target: str,
+    *,
+    generations: int,
+    seeds: Sequence[int] = (0, 1, 2),
+    goals: str = "heldout",
+    fresh: bool = False,
+    k: int | None = None,
+    threshold: float | None = None,
+    threshold_fraction: float = DEFAULT_THRESHOLD_FRACTION,
+    overrides: Sequence[str] = (),
+) -> TransferPlan:
+    """Check every source, the target and the budgets; raises ConfigError/CheckpointError."""
+    if not sources:
+        raise ConfigError("transfer needs at least one SOURCE_RUN")
+    if generations < 1:
+        raise ConfigError(f"--generations must be >= 1, got {generations}")
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ConfigError(f"--seeds must be distinct non-negative integers, got {list(seeds)}")
+    if goals not in ("train", "heldout"):
+        raise ConfigError(f"--goals must be train or heldout, got {goals!r}")
+    k = min(DEFAULT_K, generations) if k is None else k
+    if not 0 <= k <= generations:
+        raise ConfigError(f"--k must be in [0, {generations}], got {k}")
+    if not 0.0 < threshold_fraction <= 1.0:
+        raise ConfigError(f"threshold fraction must be in (0, 1], got {threshold_fraction}")
+    if threshold is not None and not math.isfinite(threshold):
+        raise ConfigError(f"--threshold must be finite, got {threshold}")
+
+    runs = [load_source(spec) for spec in sources]
+    arms = _group(runs, seeds)
+    if fresh and FRESH in arms:
+        raise ConfigError(f"the label {FRESH!r} is reserved for --fresh")
+    sizes = {r.population_size for r in runs}
+    if len(sizes) != 1:
+        raise ConfigError(f"source populations differ in size {sorted(sizes)}: budgets differ")
+    (population_size,) = sizes
+    reference = runs[0].config
+    target_problem = resolve_target(reference.problem, target)
+    for run in runs[1:]:
+        if resolve_target(run.config.problem, target) != target_problem:
+            raise ConfigError(
+                f"source {run.run_dir} has other problem settings than {runs[0].run_dir}"
+            )
+
+    configs = {
+        seed: adaptation_config(
+            reference,
+            target_problem,
+            goals=goals,
+            generations=generations,
+            seed=seed,
+            population_size=population_size,
+            overrides=overrides,
+        )
+        for seed in seeds
+    }
+    _check_layouts(configs[seeds[0]], runs)
+
+    jobs = []
+    for label, arm_runs in arms.items():
+        for i, seed in enumerate(seeds):
+            source = arm_runs[i if len(arm_runs) > 1 else 0]
+            jobs.append(TransferJob(label, seed, source, configs[seed]))
+    if fresh:
+        jobs += [TransferJob(FRESH, seed, None, configs[seed]) for seed in seeds]
+    return TransferPlan(
+        target=target,
+        goals=goals,
+        generations=generations,
+        seeds=seeds,
+        k=k,
+        threshold=threshold,
+        threshold_fraction=threshold_fraction,
+        arms=(*arms, *((FRESH,) if fresh else ())),
+        jobs=tuple(jobs),
+        overrides=tuple(overrides),
+    )
+
+
+def _check_layouts(config: RunConfig, runs: Sequence[SourceRun]) -> None:
+    """Build the target once: unknown tasks and layout mismatches fail here, before any run."""
+    problem = make_problem(config.problem)
+    try:
+        for run in runs:
+            layout = load_checkpoint(run.checkpoint_path).population.layout
+            if layout != problem.layout:
+                raise ConfigError(
+                    f"incompatible policy layout: {run.run_dir} has {_layout_text(layout)}, "
+                    f"target {config.problem.params.get('task', config.problem.name)} expects "
+                    f"{_layout_text(problem.layout)}"
+                )
+    finally:
+        problem.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# Running
+# ----------------------------------------------------------------------------------------------
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def run_job(job: TransferJob) -> dict[str, Any]:
+    """Adapt one arm on one seed; returns its curves (JSON-ready, NaN as None)."""
+    problem = make_problem(job.config.problem)
+    rows: list[Metrics] = []
+    try:
+        if job.source is None:
+            state = initial_state(job.config, problem)
+        else:
+            state = transfer_state(load_checkpoint(job.source.checkpoint_path), problem)
+        evolve(state, job.config, problem, [lambda _s, row, _t: rows.append(row)])
+    finally:
+        problem.close()
+    modules = [k.split("/", 1)[1] for k in rows[0] if str(k).startswith("log_sigma/")]
+    return {
+        "arm": job.arm,
+        "seed": job.seed,
+        "source_run": None if job.source is None else str(job.source.run_dir),
+        "source_seed": None if job.source is None else job.source.config.seed,
+        "source_generation": None if job.source is None else job.source.generation,
+        "goals": [list(r["goal"]) for r in rows],  # type: ignore[arg-type]
+        "fitness_mean": [_finite(r["fitness_mean"]) for r in rows],
+        "fitness_best": [_finite(r["fitness_best"]) for r in rows],
+        "fitness_median": [_finite(r["fitness_median"]) for r in rows],
+        "log_sigma": {m: [float(r[f"log_sigma/{m}"]) for r in rows] for m in modules},  # type: ignore[arg-type]
+        "evaluations": len(rows),
+        "members_evaluated": len(rows) * len(state.population),
+        "env_steps": int(sum(float(r.get("env_steps", 0) or 0) for r in rows)),  # type: ignore[arg-type]
+    }
+
+
+def run_plan(plan: TransferPlan, processes: int = 1) -> dict[str, Any]:
+    """Run every job (in ``processes`` processes; results do not depend on it) and aggregate."""
+    if processes > 1 and len(plan.jobs) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(min(processes, len(plan.jobs))) as pool:
+            results = pool.map(run_job, plan.jobs, chunksize=1)
+    else:
+        results = [run_job(job) for job in plan.jobs]
+    return aggregate(plan, results)
+
+
+# ----------------------------------------------------------------------------------------------
+# Metrics
+# ----------------------------------------------------------------------------------------------
+
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+
+def _t975(df: int) -> float:
+    """Two-sided 95% Student-t quantile (scipy is not a dependency); Cornish-Fisher past 30."""
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959964
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_ci(values: Sequence[float | None]) -> dict[str, Any]:
+    """Mean and 95% t-interval over seeds; missing values (None/NaN) are left out."""
+    arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    n = int(arr.size)
+    if n == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+    mean = float(arr.mean())
+    if n < 2:
+        return {"mean": mean, "ci_low": None, "ci_high": None, "n": n}
+    half = _t975(n - 1) * float(arr.std(ddof=1)) / math.sqrt(n)
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
+
+
+def _thresholds(plan: TransferPlan, results: Sequence[dict[str, Any]]) -> dict[int, float]:
+    """Per-seed thresholds on the mean fitness (see the module docstring)."""
+    if plan.threshold is not None:
+        return {seed: float(plan.threshold) for seed in plan.seeds}
+    out = {}
+    for seed in plan.seeds:
+        runs = [r for r in results if r["seed"] == seed]
+        starts = [r["fitness_mean"][0] for r in runs if r["arm"] == FRESH]
+        if not starts:
+            starts = [min(_values(r["fitness_mean"][:1]), default=math.nan) for r in runs]
+        start = min((s for s in starts if s is not None and math.isfinite(s)), default=math.nan)
+        best = max(max(_values(r["fitness_mean"]), default=math.nan) for r in runs)
+        # No arm improved on F0: no threshold can tell the arms apart, so none reaches one.
+        out[seed] = start + plan.threshold_fraction * (best - start) if best > start else math.nan
+    return out
+
+
+def _values(curve: Sequence[float | None]) -> list[float]:
+    return [v for v in curve if v is not None]
+
+
+def seed_metrics(run: dict[str, Any], threshold: float, k: int) -> dict[str, Any]:
+    """The per-seed numbers of one arm (definitions in the module docstring)."""
+    mean, best = run["fitness_mean"], run["fitness_best"]
+    n = len(mean) - 1
+    ok = math.isfinite(threshold)
+    hit = next((g for g, v in enumerate(mean) if ok and v is not None and v >= threshold), None)
+    return {
+        "threshold": _finite(threshold),
+        "zero_shot_mean": mean[0],
+        "zero_shot_best": best[0],
+        "generations_to_threshold": n + 1 if hit is None else hit,
+        "reached_threshold": hit is not None,
+        "mean_at_k": mean[k],
+        "best_at_k": best[k],
+        "final_mean": mean[n],
+        "final_best": best[n],
+        "auc_mean": float(np.mean(_values(mean))) if _values(mean) else None,
+    }
+
+
+def _curve_band(curves: list[list[float | None]]) -> dict[str, list[float | None]]:
+    stats = [mean_ci(list(col)) for col in zip(*curves, strict=True)]
+    return {key: [s[key] for s in stats] for key in ("mean", "ci_low", "ci_high")}
+
+
+def aggregate(plan: TransferPlan, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """transfer.json's content: the plan, raw curves per arm and seed, metrics and summaries."""
+    thresholds = _thresholds(plan, results)
+    arms: dict[str, Any] = {}
+    for arm in plan.arms:
+        runs = sorted((r for r in results if r["arm"] == arm), key=lambda r: r["seed"])
+        per_seed = {}
+        for run in runs:
+            per_seed[str(run["seed"])] = {
+                **run,
+                "metrics": seed_metrics(run, thresholds[run["seed"]], plan.k),
+            }
+        summary = {
+            key: mean_ci([s["metrics"][key] for s in per_seed.values()]) for key, _ in METRICS
+        }
+        summary["reached_threshold"] = sum(
+            s["metrics"]["reached_threshold"] for s in per_seed.values()
+        )
+        arms[arm] = {
+            "summary": summary,
+            "curves": {
+                "fitness_mean": _curve_band([r["fitness_mean"] for r in runs]),
+                "fitness_best": _curve_band([r["fitness_best"] for r in runs]),
+            },
+            "seeds": per_seed,
+        }
+    budgets = {a: sorted({s["members_evaluated"] for s in arms[a]["seeds"].values()}) for a in arms}
+    return {
+        "plan": plan.describe(),
+        "thresholds": {str(s): _finite(t) for s, t in thresholds.items()},
+        "budget_members_evaluated": budgets,
+        "arms": arms,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Outputs
+# ----------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}g}"
+
+
+def _cell(stat: dict[str, Any]) -> str:
+    if stat["mean"] is None:
+        return "—"
+    if stat["ci_low"] is None:
+        return _fmt(stat["mean"])
+    return f"{_fmt(stat['mean'])} [{_fmt(stat['ci_low'])}, {_fmt(stat['ci_high'])}]"
+
+
+def transfer_table(data: dict[str, Any]) -> str:
+    """A Markdown table: one row per arm, mean [95% CI] over seeds per metric."""
+    plan = data["plan"]
+    heads = [h.replace(" k", f" {plan['k']}") for _, h in METRICS]
+    lines = [
+        "| arm | " + " | ".join(heads) + " | reached |",
+        "|---|" + "---|" * (len(heads) + 1),
+    ]
+    for arm, entry in data["arms"].items():
+        cells = [_cell(entry["summary"][key]) for key, _ in METRICS]
+        reached = f"{entry['summary']['reached_threshold']}/{len(entry['seeds'])}"
+        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {reached} |")
+    return "\n".join(lines)
+
+
+def _markdown(data: dict[str, Any], figures: Sequence[str]) -> str:
+    plan = data["plan"]
+    thresholds = ", ".join(f"seed {s}: {_fmt(t)}" for s, t in data["thresholds"].items())
+    rule = (
+        f"absolute {plan['threshold']}"
+        if plan["threshold"] is not None
+        else f"F0 + {plan['threshold_fraction']} x (Fmax - F0) per seed"
+    )
+    lines = [
+        f"# Transfer to {plan['target']} ({plan['goals']} goals)",
+        "",
+        f"{plan['generations']} generations of adaptation (PBML selection, identical for every "
+        f"arm), seeds {plan['seeds']}; generation 0 is the zero-shot fitness. Mean [95% t-CI] "
+        "over seeds.",
+        "",
+        transfer_table(data),
+        "",
+        f"Threshold on the population mean fitness: {rule} ({thresholds}). An arm that never "
+        f"reaches it counts as {plan['generations'] + 1} generations. Raw curves: transfer.json.",
+        "",
+    ]
+    lines += [f"![{name}]({name})" for name in figures]
+    return "\n".join(lines) + "\n"
+
+
+def plot_transfer(data: dict[str, Any], out_dir: Path, prefix: str = "transfer") -> list[Path]:
+    """``<prefix>_fitness.png`` (curves with CI bands) and ``<prefix>_threshold.png`` (bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plan, arms = data["plan"], data["arms"]
+    colors = plt.get_cmap("tab10")
+    paths = []
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for i, (arm, entry) in enumerate(arms.items()):
+        for ax, key in zip(axes, ("fitness_mean", "fitness_best"), strict=True):
+            band = entry["curves"][key]
+            x = np.arange(len(band["mean"]))
+            mean = np.array([np.nan if v is None else v for v in band["mean"]])
+            ax.plot(x, mean, color=colors(i), lw=1.6, label=arm)
+            lo = np.array([np.nan if v is None else v for v in band["ci_low"]])
+            hi = np.array([np.nan if v is None else v for v in band["ci_high"]])
+            ax.fill_between(x, lo, hi, color=colors(i), alpha=0.18, lw=0)
+    axes[0].set(title="population mean fitness", xlabel="generation after transfer")
+    axes[1].set(title="population best fitness", xlabel="generation after transfer")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(
+        f"transfer to {plan['target']} ({plan['goals']} goals): mean over "
+        f"{len(plan['seeds'])} seeds, 95% t-interval bands"
+    )
+    fig.tight_layout()
+    paths.append(out_dir / f"{prefix}_fitness.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(1.2 * len(arms) + 3, 4))
+    stats = [entry["summary"]["generations_to_threshold"] for entry in arms.values()]
+    mean = np.array([s["mean"] for s in stats], dtype=float)
+    lo = np.array([np.nan if s["ci_low"] is None else s["ci_low"] for s in stats])
+    hi = np.array([np.nan if s["ci_high"] is None else s["ci_high"] for s in stats])
+    err = np.nan_to_num(np.vstack([mean - lo, hi - mean]))
+    ax.bar(range(len(arms)), mean, yerr=err, capsize=4, color=[colors(i) for i in range(len(arms))])
+    ax.axhline(plan["generations"] + 1, color="k", ls=":", lw=1, label="not reached")
+    ax.set_xticks(range(len(arms)), list(arms), rotation=20, ha="right")
+    ax.set(ylabel="generations to threshold", title="generations to threshold (lower is faster)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / f"{prefix}_threshold.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Stable JSON text: same input, same bytes."""
+    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_outputs(data: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    """transfer.json, transfer.md and the two PNGs in ``out_dir``."""
+    from pbml_control.atomic import atomic_write_text
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "transfer.json", dumps(data))
+    figures = plot_transfer(data, out_dir)
+    atomic_write_text(out_dir / "transfer.md", _markdown(data, [p.name for p in figures]))
+    return [out_dir / "transfer.json", out_dir / "transfer.md", *figures]
+
+
+__all__ += ["CheckpointError", "dumps", "seed_metrics"]
