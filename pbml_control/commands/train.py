@@ -108,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
         config = _stored_config(args.resume, args.overrides)
     run_dir = args.resume or args.out or _default_run_dir(config, args.config)
     total = config.generations if config else _stored_generations(run_dir)
+    bar = None if args.quiet else ProgressBar(total)
     try:
-        bar = None if args.quiet else ProgressBar(total)
         result = train(
             run_dir,
             config,
@@ -117,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=bar.update if bar else None,
         )
-        if bar:
-            bar.close()
     except RunInterrupted as stop:
+        if bar:  # closed first, so that the resume hint is the last line on the terminal
+            bar.close()
         print(
             f"pbml: interrupted at generation {stop.generation}; checkpoint saved. "
             f"Resume with: pbml train --resume {stop.run_dir}",
@@ -128,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except RunError as exc:
         raise ConfigError(str(exc)) from None
+    finally:
+        if bar:
+            bar.close()
     row = result.last_metrics or {}
     print(
         f"run {result.run_dir}: generation {result.state.generation}, "

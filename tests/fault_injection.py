@@ -1,0 +1,44 @@
+"""Runners that fail on purpose, for the reliability tests (imported by worker processes too).
+
+A worker that runs :class:`KillOnceRollouts` SIGKILLs itself on its first job whose chunk starts
+at simulation 0, once per marker file: the retry finds the marker and runs normally, so the
+generation can be compared bit for bit with one that had no failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.mujoco_problem import MujocoProblemConfig, _Rollouts
+
+
+class KillOnceRollouts:
+    """MuJoCo rollouts whose process dies (SIGKILL) the first time it gets the first chunk."""
+
+    def __init__(self, config: MujocoProblemConfig, marker: str) -> None:
+        self.inner = _Rollouts(config)
+        self.marker = Path(marker)
+
+    def run(self, params: np.ndarray, member_index: np.ndarray, *rest: Any) -> Any:
+        if member_index[0] == 0 and not self.marker.exists():
+            self.marker.write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.inner.run(params, member_index, *rest)
+
+
+def tree_hash(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, and every sub-folder's name (empty if absent)."""
+    if not folder.exists():
+        return {}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        if p.is_file()
+        else "<dir>"
+        for p in sorted(folder.rglob("*"))
+    }
