@@ -77,6 +77,7 @@ __all__ = [
     "resolve_target",
     "run_job",
     "run_plan",
+    "start_state",
     "transfer_state",
     "transfer_table",
     "write_outputs",
@@ -399,15 +400,19 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def start_state(job: TransferJob, problem: Problem) -> EvolutionState:
+    """Generation 0 of a job: the source's population (and problem state), or founders."""
+    if job.source is None:
+        return initial_state(job.config, problem)
+    return transfer_state(load_checkpoint(job.source.checkpoint_path), problem)
+
+
 def run_job(job: TransferJob) -> dict[str, Any]:
     """Adapt one arm on one seed; returns its curves (JSON-ready, NaN as None)."""
     problem = make_problem(job.config.problem)
     rows: list[Metrics] = []
     try:
-        if job.source is None:
-            state = initial_state(job.config, problem)
-        else:
-            state = transfer_state(load_checkpoint(job.source.checkpoint_path), problem)
+        state = start_state(job, problem)
         evolve(state, job.config, problem, [lambda _s, row, _t: rows.append(row)])
     finally:
         problem.close()
