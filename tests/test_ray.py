@@ -1,0 +1,108 @@
+"""The Ray backend: same results as the local backends, and a killed actor is retried."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+import fault_injection  # noqa: E402
+from fault_injection import KillOnceRollouts  # noqa: E402
+
+from pbml_control.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
+from pbml_control.cli import main  # noqa: E402
+from pbml_control.evaluators import RayBackend  # noqa: E402
+from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig  # noqa: E402
+from pbml_control.runner import read_metrics  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = str(ROOT / "configs" / "halfcheetah_velocity.toml")
+TINY = [
+    "generations=4",
+    "population_size=6",
+    "checkpoint_every=2",
+    "problem.hidden=[8]",
+    "problem.episodes=2",
+    "problem.max_episode_steps=25",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    """One local Ray with 2 CPUs for the module; backends join it instead of starting their own."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Actors import the package by name; the test helper module travels by value.
+    ray.cloudpickle.register_pickle_by_value(fault_injection)
+    yield
+    ray.shutdown()
+
+
+def train(out: Path, *args: str, sets: list[str] = TINY) -> None:
+    assert main(["train", CONFIG, "--out", str(out), "--quiet", *_sets(sets), *args]) == 0
+
+
+def _sets(sets: list[str]) -> list[str]:
+    return [a for s in sets for a in ("--set", s)]
+
+
+def final_state(out: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
+    ckpt = load_checkpoint(latest_checkpoint(out / "checkpoints"))
+    return read_metrics(out), {**ckpt.population.arrays(), **ckpt.problem_state}
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    (rows_a, arrays_a), (rows_b, arrays_b) = final_state(a), final_state(b)
+    assert rows_a == rows_b
+    assert arrays_a.keys() == arrays_b.keys()
+    for name in arrays_a:
+        assert np.array_equal(arrays_a[name], arrays_b[name]), name
+
+
+def test_ray_equals_local_with_one_and_two_workers(tmp_path):
+    """Same seed: local/1 worker, local/2 workers and Ray/2 actors give bit-identical runs."""
+    train(tmp_path / "local1", "--set", "problem.workers=1")
+    train(tmp_path / "local2", "--set", "problem.workers=2")
+    train(tmp_path / "ray", "--set", "problem.workers=2", "--backend", "ray")
+    assert (tmp_path / "ray" / "config.json").read_text().count('"backend": "ray"') == 1
+    assert_same_run(tmp_path / "local1", tmp_path / "local2")
+    assert_same_run(tmp_path / "local1", tmp_path / "ray")
+
+
+def test_local_run_resumes_on_ray(tmp_path):
+    """The backend and worker count may change on resume: they do not change results."""
+    train(tmp_path / "full")
+    half = [s if s != "generations=4" else "generations=2" for s in TINY]
+    train(tmp_path / "moved", sets=half)
+    args = ["--resume", str(tmp_path / "moved"), "--set", "generations=4", "--quiet"]
+    assert main(["train", *args, "--backend", "ray", "--set", "problem.workers=2"]) == 0
+    assert_same_run(tmp_path / "full", tmp_path / "moved")
+
+
+def test_killed_ray_actor_is_restarted_and_results_are_unchanged(tmp_path):
+    """An actor SIGKILLed mid-generation is restarted by Ray, its job rerun, results exact."""
+    config = MujocoProblemConfig(hidden=(8,), episodes=2, max_episode_steps=25, workers=2)
+
+    def generations(problem: MujocoProblem) -> list[np.ndarray]:
+        params = np.stack([problem.initial_params(np.random.default_rng(i)) for i in range(5)])
+        goal = problem.sample_goal(np.random.default_rng(0))
+        out = [problem.evaluate(params, goal, seed=3, generation=g).fitness for g in range(2)]
+        return [*out, *problem.state_dict().values()]
+
+    clean = MujocoProblem(dataclasses.replace(config, workers=1))
+    try:
+        expected = generations(clean)
+    finally:
+        clean.close()
+    marker = tmp_path / "killed"
+    problem = MujocoProblem(dataclasses.replace(config, backend="ray"))
+    problem._backend = RayBackend(KillOnceRollouts, (config, str(marker)), workers=2)
+    try:
+        got = generations(problem)
+    finally:
+        problem.close()
+    assert marker.exists(), "the fault was never injected"
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
