@@ -1,0 +1,197 @@
+"""Figures from run folders: fitness with goal shifts, and per-module mutation radius.
+
+Reads only ``metrics.jsonl`` (and ``config.json`` for a label), so it works on any run, toy
+or MuJoCo, finished or still going. The sigma figure is the paper's mutation-radius figure:
+each module's sigma (population mean, as logged) over generations on a log scale, which
+shows PBML raising sigma after a goal shift and annealing it while the goal holds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PlotError", "RunMetrics", "load_metrics", "plot_fitness", "plot_runs", "plot_sigma"]
+
+
+class PlotError(ValueError):
+    """A run folder that cannot be plotted (no metrics, unreadable metrics); one line."""
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    """One run's metrics rows, one per generation, in generation order."""
+
+    path: Path
+    label: str
+    rows: list[dict[str, Any]]
+
+    def column(self, key: str) -> np.ndarray:
+        return np.array([float(r.get(key, np.nan)) for r in self.rows], dtype=np.float64)
+
+    @property
+    def generations(self) -> np.ndarray:
+        return self.column("generation")
+
+    @property
+    def shifts(self) -> np.ndarray:
+        """Generations at which the goal shifted (the loop's ``goal_shift`` flag)."""
+        return np.array([r["generation"] for r in self.rows if r.get("goal_shift")], dtype=float)
+
+    @property
+    def modules(self) -> list[str]:
+        keys = {k for r in self.rows for k in r if k.startswith("sigma/")}
+        return sorted(k.split("/", 1)[1] for k in keys)
+
+
+def _label(run_dir: Path) -> str:
+    """The folder name, with the selection scheme when the config names one."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        scheme = config["selection"]["scheme"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return run_dir.name
+    return f"{run_dir.name} ({scheme})"
+
+
+def load_metrics(run_dir: str | Path) -> RunMetrics:
+    """Read ``metrics.jsonl``; a torn last line (a crash mid-write) is skipped, and a
+    generation logged twice (a resume) keeps its last row."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise PlotError(f"no such run folder: {run_dir}")
+    path = run_dir / "metrics.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise PlotError(f"{run_dir} has no metrics.jsonl (is it a run folder?)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlotError(f"cannot read {path}: {exc}") from None
+    by_generation: dict[int, dict[str, Any]] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            by_generation[int(row["generation"])] = row
+        except (ValueError, KeyError, TypeError):
+            if number == len(lines):
+                continue
+            raise PlotError(f"{path}: line {number} is not a metrics row") from None
+    if not by_generation:
+        raise PlotError(f"{path} has no metrics rows yet")
+    rows = [by_generation[g] for g in sorted(by_generation)]
+    return RunMetrics(run_dir, _label(run_dir), rows)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _mark_shifts(ax: Any, run: RunMetrics, color: Any, single: bool) -> None:
+    for k, g in enumerate(run.shifts):
+        ax.axvline(
+            g,
+            color="0.6" if single else color,
+            lw=0.8,
+            ls=":",
+            alpha=0.8,
+            label="goal shift" if single and k == 0 else None,
+        )
+
+
+def plot_fitness(runs: list[RunMetrics], path: Path) -> Path:
+    """Mean (solid) and best (dashed) fitness per generation, goal shifts dotted; below, the
+    goal itself (first component) so a fitness drop can be matched to its shift."""
+    plt = _pyplot()
+    fig, (ax, goal_ax) = plt.subplots(
+        2, 1, figsize=(8, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    single = len(runs) == 1
+    for k, run in enumerate(runs):
+        color = f"C{k}"
+        gens = run.generations
+        prefix = "" if single else f"{run.label}: "
+        ax.plot(gens, run.column("fitness_mean"), color=color, lw=1.5, label=f"{prefix}mean")
+        ax.plot(
+            gens, run.column("fitness_best"), color=color, lw=1.0, ls="--", label=f"{prefix}best"
+        )
+        _mark_shifts(ax, run, color, single)
+        goals = [np.atleast_1d(r.get("goal", [np.nan]))[0] for r in run.rows]
+        goal_ax.step(gens, np.asarray(goals, dtype=float), where="post", color=color, lw=1.2)
+    ax.set_ylabel("fitness")
+    ax.set_title("Fitness" + (f": {runs[0].label}" if single else ""))
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    goal_ax.set_ylabel("goal")
+    goal_ax.set_xlabel("generation")
+    goal_ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_sigma(runs: list[RunMetrics], path: Path) -> Path | None:
+    """One log-scale panel per module: sigma over generations, each run a colour. None when
+    no run logs sigma (e.g. a baseline without mutation parameters)."""
+    modules = sorted({m for run in runs for m in run.modules})
+    if not modules:
+        return None
+    plt = _pyplot()
+    cols = min(3, len(modules))
+    rows = math.ceil(len(modules) / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.6 * cols + 0.8, 2.9 * rows + 0.6), sharex=True, squeeze=False
+    )
+    single = len(runs) == 1
+    for ax, module in zip(axes.flat, modules, strict=False):
+        for k, run in enumerate(runs):
+            if module not in run.modules:
+                continue
+            ax.plot(
+                run.generations,
+                run.column(f"sigma/{module}"),
+                color=f"C{k}",
+                lw=1.3,
+                label=run.label,
+            )
+            _mark_shifts(ax, run, f"C{k}", single)
+        ax.set_yscale("log")
+        ax.set_title(module, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+    for ax in axes.flat[len(modules) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("generation")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("sigma")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(4, len(labels)))
+    fig.suptitle("Mutation radius per module")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_runs(run_dirs: list[str | Path], out_dir: str | Path) -> list[Path]:
+    """Load every run (all or nothing) and write ``fitness.png`` and ``sigma.png``."""
+    runs = [load_metrics(d) for d in run_dirs]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [plot_fitness(runs, out_dir / "fitness.png")]
+    sigma = plot_sigma(runs, out_dir / "sigma.png")
+    if sigma is not None:
+        written.append(sigma)
+    return written

@@ -1,0 +1,520 @@
+"""Videos of genomes from a checkpoint: headless MuJoCo rendering, goal switches, grids, overlays.
+
+Rendering reads a checkpoint and reuses the run's own code, never a copy of it: the problem is
+built from the checkpoint's config (``make_problem``), members are ranked by the problem's own
+evaluator, the policy is :class:`~pbml_control.policies.PopulationPolicy` with the checkpoint's
+observation-normaliser state, and the robot moves by the Gymnasium env's own ``step`` (whose
+reward is the task spec's). Only the camera, the text overlay and the video files are new here.
+
+OpenGL: MuJoCo picks its headless backend from ``MUJOCO_GL`` when ``mujoco`` is first
+imported, and cannot switch afterwards. :func:`select_gl_backend` therefore runs before
+anything imports MuJoCo: it keeps a ``MUJOCO_GL`` the user set, otherwise it picks ``egl`` when
+``libEGL`` loads and ``osmesa`` when ``libOSMesa`` does, and otherwise raises a one-line error
+that names the Debian package to install. MuJoCo, Gymnasium and the envs are imported lazily
+for that reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import mujoco
+
+    from pbml_control.checkpoint import Checkpoint
+    from pbml_control.mujoco_problem import MujocoProblem
+
+__all__ = [
+    "CAMERAS",
+    "CameraView",
+    "Member",
+    "Panel",
+    "RenderError",
+    "RenderSource",
+    "load_source",
+    "member_fitness",
+    "parse_goal",
+    "plan_clips",
+    "render_frames",
+    "resolve_checkpoint",
+    "select_gl_backend",
+    "select_members",
+    "tile",
+    "write_media",
+]
+
+# Debian package and shared library behind each headless backend.
+_GL_LIBRARIES = {
+    "egl": ("libEGL.so.1", "libegl1"),
+    "osmesa": ("libOSMesa.so.8", "libosmesa6"),
+}
+
+
+class RenderError(ValueError):
+    """A rendering problem the user can fix (missing GL, bad member or goal); one line."""
+
+
+# --- OpenGL ---------------------------------------------------------------------------------
+def _library_loads(name: str) -> bool:
+    """Whether a shared library can be loaded (the cheapest honest check for a GL backend)."""
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
+
+
+def select_gl_backend() -> str:
+    """Choose ``MUJOCO_GL`` before MuJoCo is imported; a missing library raises RenderError.
+
+    A backend the user set is kept (and checked); otherwise EGL is preferred because it is the
+    faster path and uses a GPU where one exists, with OSMesa (pure software) as the fallback.
+    """
+    requested = os.environ.get("MUJOCO_GL", "").strip().lower()
+    if requested:
+        if requested in _GL_LIBRARIES:
+            library, package = _GL_LIBRARIES[requested]
+            if not _library_loads(library):
+                raise RenderError(
+                    f"MUJOCO_GL={requested} but {library} cannot be loaded; install it with "
+                    f"`apt-get install {package}` (or use MUJOCO_GL=osmesa with libosmesa6)"
+                )
+        return requested
+    if "mujoco" in sys.modules:
+        raise RenderError(
+            "mujoco was imported before MUJOCO_GL was set; set MUJOCO_GL=egl (or osmesa) "
+            "in the environment before starting Python"
+        )
+    for backend, (library, _) in _GL_LIBRARIES.items():
+        if _library_loads(library):
+            os.environ["MUJOCO_GL"] = backend
+            return backend
+    raise RenderError(
+        "no headless OpenGL library found: install libEGL with `apt-get install libegl1` "
+        "(or libOSMesa with `apt-get install libosmesa6`)"
+    )
+
+
+# --- camera ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CameraView:
+    """A free or body-tracking camera; tracking keeps a running robot in the frame."""
+
+    track_body: str | None  # None: a fixed camera looking at ``lookat``
+    distance: float
+    elevation: float
+    azimuth: float = 90.0  # 90: looking along +y, so a robot running along +x crosses the frame
+    lookat: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+#: One view per task. The planar runners are seen from the side, the Ant from above and
+#: behind, the Reacher straight from above (it does not move, so the camera does not track).
+CAMERAS: dict[str, CameraView] = {
+    "HalfCheetahVel": CameraView("torso", distance=4.0, elevation=-15.0),
+    "HopperVel": CameraView("torso", distance=3.5, elevation=-10.0),
+    "Walker2dVel": CameraView("torso", distance=4.0, elevation=-10.0),
+    "AntHeading": CameraView("torso", distance=7.0, elevation=-35.0),
+    "ReacherGoal": CameraView(None, distance=0.75, elevation=-90.0),
+}
+
+
+def make_camera(model: mujoco.MjModel, task: str) -> mujoco.MjvCamera:
+    """The task's view as an ``MjvCamera`` (``mjCAMERA_TRACKING`` on the torso body)."""
+    import mujoco
+
+    view = CAMERAS.get(task, CameraView("torso", distance=4.0, elevation=-15.0))
+    cam = mujoco.MjvCamera()
+    if view.track_body is not None:
+        cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+        cam.trackbodyid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, view.track_body)
+    else:
+        cam.type = mujoco.mjtCamera.mjCAMERA_FREE
+        cam.lookat[:] = view.lookat
+    cam.distance = view.distance
+    cam.elevation = view.elevation
+    cam.azimuth = view.azimuth
+    return cam
+
+
+# --- checkpoint and members -----------------------------------------------------------------
+@dataclass
+class RenderSource:
+    """A checkpoint with the problem rebuilt from its config, ready to roll out members."""
+
+    path: Path
+    checkpoint: Checkpoint
+    problem: MujocoProblem
+    normalizer_state: dict[str, np.ndarray] | None  # the checkpoint's, frozen for rendering
+
+    @property
+    def task_name(self) -> str:
+        return str(self.problem.config.task)
+
+    def close(self) -> None:
+        self.problem.close()
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run folder, its ``checkpoints/`` folder or a ``gen_*.json``/``.npz`` -> the record."""
+    from pbml_control.checkpoint import latest_checkpoint
+
+    path = Path(path)
+    if path.is_file():
+        return path.with_suffix(".json")
+    if path.is_dir():
+        for folder in (path / "checkpoints", path):
+            found = latest_checkpoint(folder)
+            if found is not None:
+                return found
+        raise RenderError(f"no checkpoint in {path} (expected {path / 'checkpoints'}/gen_*.json)")
+    raise RenderError(f"no such run folder or checkpoint: {path}")
+
+
+def load_source(path: str | Path) -> RenderSource:
+    """Load the newest checkpoint under ``path`` and rebuild its MuJoCo problem."""
+    from pbml_control.checkpoint import load_checkpoint
+    from pbml_control.config import RunConfig
+    from pbml_control.registry import make_problem
+
+    record = resolve_checkpoint(path)
+    ckpt = load_checkpoint(record)
+    config = RunConfig.from_dict(ckpt.config)
+    if config.problem.name != "mujoco":
+        raise RenderError(
+            f"{record} is a {config.problem.name!r} run; only MuJoCo runs can be rendered"
+        )
+    problem = make_problem(config.problem)
+    problem.load_state_dict(ckpt.problem_state)
+    norm = problem.normalizer.state_dict() if problem.config.obs_normalization else None
+    return RenderSource(record, ckpt, problem, norm)  # type: ignore[arg-type]
+
+
+def parse_goal(text: str, source: RenderSource) -> np.ndarray:
+    """``"1.5"`` or ``"0.1,-0.1"`` -> a goal the task accepts (checked against its space)."""
+    try:
+        goal = np.array([float(x) for x in text.split(",")], dtype=np.float64)
+    except ValueError:
+        raise RenderError(f"goal {text!r} is not a number or comma-separated numbers") from None
+    dim = source.problem.task.goal_dim
+    if goal.shape != (dim,):
+        raise RenderError(f"goal {text!r} has {goal.size} value(s); {source.task_name} needs {dim}")
+    try:
+        source.problem.validate_goal(goal)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from None
+    return goal
+
+
+@dataclass(frozen=True)
+class Member:
+    """One population member chosen for the video."""
+
+    index: int  # row in the checkpoint population
+    id: int  # the run-wide member id
+    label: str  # how it was chosen: "best", "rank 2", "id 17"
+    fitness: float | None  # on the shown goals, when the population was evaluated
+
+
+def member_fitness(source: RenderSource, goals: Sequence[np.ndarray]) -> np.ndarray:
+    """Fitness of every member, averaged over ``goals``, from the problem's own evaluator.
+
+    Episodes are seeded from the run seed and the checkpoint generation, so the ranking is
+    reproducible. The evaluator updates the problem's normaliser as a side effect; rendering
+    uses the snapshot taken at load time, so that does not leak into the rollouts.
+    """
+    seed = int(source.checkpoint.config.get("seed", 0))
+    params = source.checkpoint.population.params
+    scores = [
+        source.problem.evaluate(params, goal, seed, source.checkpoint.generation).fitness
+        for goal in goals
+    ]
+    return np.mean(scores, axis=0)
+
+
+def select_members(
+    source: RenderSource, selectors: Sequence[str], goals: Sequence[np.ndarray]
+) -> list[Member]:
+    """``best`` | ``rank:K`` (1 = best) | a member id -> members, evaluating only if needed."""
+    population = source.checkpoint.population
+    ids = population.ids.astype(np.int64)
+    fitness: np.ndarray | None = None
+    order: np.ndarray | None = None
+    members = []
+    for selector in selectors:
+        text = selector.strip().lower()
+        if text == "best" or text.startswith("rank:"):
+            rank = 1
+            if text != "best":
+                try:
+                    rank = int(text.split(":", 1)[1])
+                except ValueError:
+                    raise RenderError(f"bad member {selector!r}; use rank:K with K >= 1") from None
+                if not 1 <= rank <= len(ids):
+                    raise RenderError(f"member rank {rank} out of range 1..{len(ids)}")
+            if fitness is None:
+                fitness = member_fitness(source, goals)
+                order = np.argsort(-np.nan_to_num(fitness, nan=-np.inf), kind="stable")
+            assert order is not None
+            index = int(order[rank - 1])
+            label = "best" if rank == 1 else f"rank {rank}"
+        else:
+            try:
+                member_id = int(text)
+            except ValueError:
+                raise RenderError(
+                    f"bad member {selector!r}; use best, rank:K or a member id"
+                ) from None
+            hits = np.flatnonzero(ids == member_id)
+            if hits.size == 0:
+                raise RenderError(
+                    f"member id {member_id} is not in {source.path.name} "
+                    f"(ids {int(ids.min())}..{int(ids.max())}, {len(ids)} members)"
+                )
+            index, label = int(hits[0]), f"id {member_id}"
+        score = None if fitness is None else float(fitness[index])
+        members.append(Member(index, int(ids[index]), label, score))
+    return members
+
+
+# --- clips and panels -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Panel:
+    """One tile of the video: a member rolled out under a goal schedule."""
+
+    member: Member
+    goals: tuple[np.ndarray, ...]  # cycled every ``switch_every`` steps
+    switch_every: int
+
+    def goal_at(self, step: int) -> np.ndarray:
+        return self.goals[(step // self.switch_every) % len(self.goals)]
+
+
+def plan_clips(
+    members: Sequence[Member],
+    goals: Sequence[np.ndarray],
+    steps: int,
+    switch_every: int | None,
+    grid: bool,
+) -> list[list[Panel]]:
+    """Decide what is shown where: a list of clips played in turn, each a list of tiles.
+
+    Without ``grid`` each member gets its own clip, one after another, and the goals cycle
+    within it (every ``switch_every`` steps, by default evenly over the clip). With ``grid``
+    all tiles play side by side: one per member when ``switch_every`` is given (every tile
+    follows the same goal schedule), otherwise one per (member, goal) with a fixed goal.
+    """
+    goals = tuple(goals)
+    cycle = switch_every or max(1, math.ceil(steps / len(goals)))
+    if not grid:
+        return [[Panel(m, goals, cycle)] for m in members]
+    if switch_every is not None:
+        return [[Panel(m, goals, switch_every) for m in members]]
+    return [[Panel(m, (g,), steps) for m in members for g in goals]]
+
+
+# --- frames ---------------------------------------------------------------------------------
+def _format_goal(goal: np.ndarray) -> str:
+    return ", ".join(f"{x:+.2f}" for x in np.atleast_1d(goal))
+
+
+def _font(height: int) -> Any:
+    from PIL import ImageFont
+
+    size = max(9, height // 18)
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def overlay(frame: np.ndarray, lines: Sequence[str], font: Any) -> np.ndarray:
+    """Write ``lines`` in the top-left corner on a dark band, so they read on any floor."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image, "RGBA")
+    text = "\n".join(lines)
+    _, _, right, bottom = draw.multiline_textbbox((4, 3), text, font=font, spacing=2)
+    draw.rectangle((0, 0, right + 4, bottom + 4), fill=(0, 0, 0, 150))
+    draw.multiline_text((4, 3), text, font=font, fill=(255, 255, 255, 255), spacing=2)
+    return np.asarray(image)
+
+
+def tile(frames: Sequence[np.ndarray], cols: int | None = None) -> np.ndarray:
+    """Tiles (H, W, 3) of equal size in a near-square grid, black where a tile is missing."""
+    n = len(frames)
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    h, w, c = frames[0].shape
+    out = np.zeros((rows * h, cols * w, c), dtype=frames[0].dtype)
+    for k, frame in enumerate(frames):
+        r, q = divmod(k, cols)
+        out[r * h : (r + 1) * h, q * w : (q + 1) * w] = frame
+    return out
+
+
+class _Rollout:
+    """One tile's env and policy; steps the env's own ``step`` and keeps the return."""
+
+    def __init__(self, source: RenderSource, panel: Panel, width: int, height: int, seed: int):
+        import gymnasium
+
+        from pbml_control.envs import parse_task_name, task_id
+        from pbml_control.policies import PopulationPolicy
+
+        config = source.problem.config
+        self.panel = panel
+        self.env = gymnasium.make(
+            task_id(*parse_task_name(config.task)),
+            goal=panel.goal_at(0),
+            width=width,
+            height=height,
+            **config.spec_overrides,
+        ).unwrapped
+        self.task = self.env.task
+        params = source.checkpoint.population.params[panel.member.index]
+        self.policy = PopulationPolicy(
+            source.problem.policy_spec,
+            params,
+            normalizer=source.normalizer_state,
+            dtype=np.dtype(config.policy_dtype),
+        )
+        self.seed = seed
+        self.episode = 0
+        self.obs, _ = self.env.reset(seed=seed)
+        self.episode_return = 0.0
+        self.info: dict[str, Any] = {}
+
+    def _observe(self) -> np.ndarray:
+        """Re-observe after a goal switch, with the task spec's own ``observe``."""
+        data = self.env.data
+        fields = {name: getattr(data, name)[None].copy() for name in self.task.fields}
+        return self.task.observe(fields["qpos"], fields["qvel"], fields, self.env.goal)[0]
+
+    def step(self, t: int) -> None:
+        goal = self.panel.goal_at(t)
+        if not np.array_equal(goal, self.env.goal):
+            self.env.set_goal(goal)
+            self.obs = self._observe()  # the policy sees the new goal at once
+        action = self.policy.act(self.obs[None])[0]
+        self.obs, reward, terminated, _, self.info = self.env.step(action)
+        self.episode_return += float(reward)
+        if terminated:  # a fallen Hopper/Walker/Ant starts over; the counter shows it
+            self.episode += 1
+            self.obs, _ = self.env.reset(seed=self.seed + self.episode)
+            self.episode_return = 0.0
+
+    def lines(self, task: str, t: int, steps: int) -> list[str]:
+        member = self.panel.member
+        head = f"{task}  member {member.id} ({member.label})"
+        goal = f"goal {_format_goal(self.env.goal)}   step {t}/{steps}"
+        tail = f"return {self.episode_return:.1f}"
+        if "x_velocity" in self.info:
+            tail += f"   vel {float(self.info['x_velocity']):+.2f}"
+        if self.episode:
+            tail += f"   episode {self.episode + 1}"
+        return [head, goal, tail]
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _open_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Renderer:
+    """``mujoco.Renderer`` with a clear error when the GL context cannot be created."""
+    import mujoco
+
+    try:
+        renderer = mujoco.Renderer(model, height=height, width=width)
+    except Exception as exc:  # GL failures surface as ImportError, RuntimeError, GLError...
+        backend = os.environ.get("MUJOCO_GL", "")
+        hint = "libosmesa6 and MUJOCO_GL=osmesa" if backend == "egl" else "libegl1 or libosmesa6"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RenderError(
+            f"cannot create an OpenGL context (MUJOCO_GL={backend}): {first}; try {hint}"
+        ) from None
+    # Shadows and reflections cost the most in software GL and add little to a robot video.
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
+    return renderer
+
+
+def render_frames(
+    source: RenderSource,
+    clips: Sequence[Sequence[Panel]],
+    steps: int,
+    width: int,
+    height: int,
+    seed: int = 0,
+) -> Iterator[np.ndarray]:
+    """Yield video frames: each clip's tiles stepped together for ``steps`` steps.
+
+    Frame 0 of a clip is the reset state; every later frame follows one env step, so a clip
+    has ``steps + 1`` frames.
+    """
+    task = source.task_name
+    font = _font(height)
+    for panels in clips:
+        rollouts = [_Rollout(source, p, width, height, seed) for p in panels]
+        renderer = _open_renderer(rollouts[0].env.model, width, height)
+        camera = make_camera(rollouts[0].env.model, rollouts[0].task.name)
+        try:
+            for t in range(steps + 1):
+                if t:
+                    for rollout in rollouts:
+                        rollout.step(t - 1)
+                tiles = []
+                for rollout in rollouts:
+                    renderer.update_scene(rollout.env.data, camera)
+                    tiles.append(overlay(renderer.render(), rollout.lines(task, t, steps), font))
+                yield tile(tiles)
+        finally:
+            renderer.close()
+            for rollout in rollouts:
+                rollout.close()
+
+
+# --- files ----------------------------------------------------------------------------------
+def write_media(
+    frames: Iterable[np.ndarray], video: Path, fps: float, gif: Path | None = None
+) -> int:
+    """Stream frames into an H.264 MP4 (and a looping GIF); returns the number of frames."""
+    import imageio.v2 as imageio
+
+    video.parent.mkdir(parents=True, exist_ok=True)
+    writer = imageio.get_writer(
+        video, fps=fps, codec="libx264", quality=7, macro_block_size=2, pixelformat="yuv420p"
+    )
+    gif_frames: list[np.ndarray] = []
+    count = 0
+    try:
+        for frame in frames:
+            writer.append_data(frame)
+            if gif is not None:
+                gif_frames.append(frame)
+            count += 1
+    finally:
+        writer.close()
+    if gif is not None:
+        from PIL import Image
+
+        images = [
+            Image.fromarray(f).quantize(colors=128, dither=Image.Dither.NONE) for f in gif_frames
+        ]
+        images[0].save(
+            gif,
+            save_all=True,
+            append_images=images[1:],
+            duration=round(1000.0 / fps),
+            loop=0,
+            optimize=True,
+        )
+    return count
