@@ -7,7 +7,8 @@ job order, so the science does not depend on the backend or the number of worker
 The process backend uses ``concurrent.futures.ProcessPoolExecutor`` (spawn start method: no
 forked MuJoCo or BLAS state). A worker that dies (SIGKILL, OOM) breaks the pool; the backend
 then starts a fresh pool and reruns the jobs that had no result, up to ``max_retries`` times.
-A rerun job gives the same result, because each job carries everything it depends on.
+A rerun job gives the same result, because each job carries everything it depends on. A
+worker whose parent is killed exits by itself within a second.
 
 The Ray backend keeps one actor per worker, each building its runner once, so one machine or a
 cluster run the same jobs with the same results. Ray is imported only when this backend is
@@ -17,6 +18,9 @@ by Ray (``max_restarts``) and its job resubmitted (``max_task_retries``).
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -53,7 +57,16 @@ class LocalBackend:
         pass
 
 
-def _init(setup: Callable[..., Any], setup_args: tuple) -> None:
+def _exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
+    """A worker whose parent was SIGKILLed would wait on its job queue forever: exit instead."""
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init(setup: Callable[..., Any], setup_args: tuple, parent: int) -> None:
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
     _STATE["runner"] = setup(*setup_args)
 
 
@@ -79,7 +92,7 @@ class ProcessBackend:
                 max_workers=self.workers,
                 mp_context=get_context("spawn"),
                 initializer=_init,
-                initargs=self._setup,
+                initargs=(*self._setup, os.getpid()),
             )
         return self._pool
 

@@ -208,6 +208,9 @@ def _resume_state(run_dir: Path, config: RunConfig, problem: Problem) -> Evoluti
             f"the problem expects {problem.layout.to_json()}"
         )
     problem.load_state_dict(ckpt.problem_state)
+    # Past every check, so a refused resume changes nothing on disk.
+    for stale in (run_dir / "checkpoints").glob(".gen_*.tmp"):
+        stale.unlink()  # left by a process killed mid-write; never read
     for name in ("metrics.jsonl", "timing.jsonl"):
         _truncate_jsonl(run_dir / name, ckpt.generation)
     return EvolutionState(ckpt.generation, ckpt.next_id, ckpt.population)

@@ -65,9 +65,18 @@ def _cli(config: str, sets: list[str], out: Path, extra: list[str]) -> list[str]
     return cmd + [a for s in sets + extra for a in ("--set", s)] + ["--quiet"]
 
 
-def _check_disk(out: Path, tally: Tally) -> None:
+def _leftovers(out: Path) -> set[Path]:
+    """Traces of a write cut short: temp files, and checkpoint data without its record."""
+    folder = out / "checkpoints"
+    orphans = {p for p in folder.glob("gen_*.npz") if not p.with_suffix(".json").exists()}
+    return orphans | set(folder.glob(".*.tmp")) | set(out.parent.glob(f".{out.name}.*"))
+
+
+def _check_disk(out: Path, tally: Tally, before: set[Path]) -> None:
     """After a kill: every checkpoint record present loads and matches its data's hash."""
     folder = out / "checkpoints"
+    if _leftovers(out) - before:
+        tally.kills_with_a_write_in_flight += 1
     if not out.exists():
         return
     assert (out / "config.json").exists(), "a run folder without config.json was left behind"
@@ -76,9 +85,6 @@ def _check_disk(out: Path, tally: Tally) -> None:
     for record in records:
         load_checkpoint(record)  # raises on a half-written checkpoint
         tally.checkpoints_verified += 1
-    orphans = [p for p in folder.glob("gen_*.npz") if not p.with_suffix(".json").exists()]
-    if orphans or list(folder.glob(".*.tmp")) or list(out.glob(".*.tmp")):
-        tally.kills_with_a_write_in_flight += 1
     lines = (out / "metrics.jsonl").read_text().splitlines() if records else []
     try:
         for line in lines:
@@ -114,6 +120,7 @@ def run_trials(
         out = tmp / f"trial_{trial}"
         left = kills
         while True:
+            before = _leftovers(out)
             proc = _run(_cli(config, sets, out, []))
             if left == 0:
                 code = proc.wait(timeout=300)
@@ -128,7 +135,7 @@ def run_trials(
                 tally.kills += 1
                 tally.delays.append(delay)
                 left -= 1
-                _check_disk(out, tally)
+                _check_disk(out, tally, before)
                 continue
             assert code == 0, proc.stderr.read().decode()
             break

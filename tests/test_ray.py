@@ -106,3 +106,43 @@ def test_killed_ray_actor_is_restarted_and_results_are_unchanged(tmp_path):
         problem.close()
     assert marker.exists(), "the fault was never injected"
     assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+@pytest.mark.slow
+def test_ray_overhead_against_local_processes():
+    """Ray's cost on 2 cores: the same population and generations on 2 processes and 2 actors.
+
+    Run with ``pytest -m slow tests/test_ray.py -s``; the ratio is quoted in docs/reliability.md.
+    Generations alternate between the backends, so noise from other jobs hits both alike.
+    """
+    import time
+
+    base = MujocoProblemConfig(hidden=(64, 64), max_episode_steps=1000, workers=2)
+    problems = {
+        "local": MujocoProblem(base),
+        "ray": MujocoProblem(dataclasses.replace(base, backend="ray")),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in problems}
+    try:
+        params = np.stack(
+            [problems["local"].initial_params(np.random.default_rng(i)) for i in range(64)]
+        )
+        goal = problems["local"].sample_goal(np.random.default_rng(0))
+        for problem in problems.values():  # warm-up: start the workers
+            problem.evaluate(params, goal, seed=0, generation=0)
+        for generation in range(1, 6):
+            for name, problem in problems.items():
+                start = time.perf_counter()
+                problem.evaluate(params, goal, seed=0, generation=generation)
+                seconds[name].append(time.perf_counter() - start)
+    finally:
+        for problem in problems.values():
+            problem.close()
+    best = {name: min(s) for name, s in seconds.items()}
+    median = {name: float(np.median(s)) for name, s in seconds.items()}
+    print(
+        f"\n64 members x 1000 steps, 2 workers: local {best['local']:.2f} s, "
+        f"ray {best['ray']:.2f} s (best of 5); ratio best {best['ray'] / best['local']:.3f}, "
+        f"median {median['ray'] / median['local']:.3f}"
+    )
+    assert best["ray"] <= 1.3 * best["local"]

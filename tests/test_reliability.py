@@ -303,3 +303,53 @@ def test_killed_run_folder_creation_leaves_no_half_folder(tmp_path):
     out = tmp_path / "run"
     assert main(["train", SQUARE, "--set", "generations=1", "--out", str(out), "--quiet"]) == 0
     assert sorted(os.listdir(tmp_path)) == ["run"]
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_the_training_process_is_killed(tmp_path):
+    """SIGKILL of `pbml train` leaves no worker processes behind (they would wait forever)."""
+    out = tmp_path / "run"
+    config = str(ROOT / "configs" / "halfcheetah_velocity.toml")
+    sets = [*tiny_mujoco_run(workers=2), "--set", "generations=100000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pbml_control.cli", "train", config, "--out", str(out), *sets],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not read_metrics(out):
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2  # the pool's workers (and perhaps a resource tracker)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    left = [w for w in workers if _alive(w)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "worker processes outlived the killed training process"
