@@ -501,8 +501,11 @@ def write_media(
             if gif is not None:
                 gif_frames.append(frame)
             count += 1
-    finally:
+    except BaseException:
         writer.close()
+        video.unlink(missing_ok=True)  # no half-written video left behind
+        raise
+    writer.close()
     if gif is not None:
         from PIL import Image
 

@@ -130,3 +130,16 @@ def test_bad_options_are_usage_errors(run_dir, tmp_path, capsys, extra):
         main(["render", str(run_dir), *extra, "--out", str(tmp_path / "x.mp4")])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.startswith("pbml: error:") and err.count("\n") == 1
+
+
+def test_gl_context_failure_leaves_no_video(run_dir, tmp_path, capsys, monkeypatch):
+    """A GL context that cannot be created mid-way: exit 2, one line, no half-written MP4."""
+
+    def fail(*args):
+        raise render.RenderError("cannot create an OpenGL context (MUJOCO_GL=egl): test")
+
+    monkeypatch.setattr(render, "_open_renderer", fail)
+    out = tmp_path / "x.mp4"
+    assert main(["render", str(run_dir), "--member", "rank:1", "--out", str(out)]) == 2
+    assert "OpenGL context" in capsys.readouterr().err
+    assert not out.exists()
