@@ -26,8 +26,8 @@ class Args:
     """run folder to train into (or reuse when it already has checkpoints)"""
     out_dir: Path = ROOT / "docs" / "media"
     """where the media files go"""
-    generations: int = 250
-    """training generations (about 1 s each on 2 cores)"""
+    generations: int = 100
+    """training generations (1-5 s each on 2 cores); the README media used 99 (interrupted)"""
     init_sigma: float = 0.1
     """initial mutation radius; larger than the shipped 0.05 so a short run learns to move"""
     period: int = 25
