@@ -84,9 +84,11 @@ def select_gl_backend() -> str:
         if requested in _GL_LIBRARIES:
             library, package = _GL_LIBRARIES[requested]
             if not _library_loads(library):
+                other = "osmesa" if requested == "egl" else "egl"
                 raise RenderError(
                     f"MUJOCO_GL={requested} but {library} cannot be loaded; install it with "
-                    f"`apt-get install {package}` (or use MUJOCO_GL=osmesa with libosmesa6)"
+                    f"`apt-get install {package}` (or use MUJOCO_GL={other} with "
+                    f"{_GL_LIBRARIES[other][1]})"
                 )
         return requested
     if "mujoco" in sys.modules:

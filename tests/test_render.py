@@ -106,6 +106,7 @@ def test_bad_arguments_exit_2_with_one_line(run_dir, tmp_path, capsys, extra, me
 def test_missing_gl_library_names_the_debian_package(run_dir, tmp_path, capsys, monkeypatch):
     """No libEGL: exit 2 and one line telling which package to apt-get install."""
     monkeypatch.setattr(render, "_library_loads", lambda name: False)
+    monkeypatch.setenv("MUJOCO_GL", "egl")  # only read here, before any GL is touched
     code = main(["render", str(run_dir), "--out", str(tmp_path / "x.mp4")])
     err = capsys.readouterr().err
     assert code == 2 and "apt-get install libegl1" in err and err.count("\n") == 1
