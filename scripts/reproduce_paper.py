@@ -47,6 +47,7 @@ from pbml_control.config import RunConfig
 from pbml_control.loop import EvolutionState, evolve, initial_state
 from pbml_control.registry import make_problem
 from pbml_control.selection import SCHEMES
+from pbml_control.stats import mean_ci
 
 # ----------------------------------------------------------------------------------------------
 # Arguments
@@ -160,31 +161,6 @@ def _field_docs() -> dict[str, str]:
 # ----------------------------------------------------------------------------------------------
 # Statistics
 # ----------------------------------------------------------------------------------------------
-
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
-
-
-def t975(df: int) -> float:
-    """Two-sided 95% Student-t quantile (no scipy here); Cornish-Fisher beyond df = 30."""
-    if df < 1:
-        return math.nan
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = 1.959964
-    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-
-
-def mean_ci(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% t-interval over ``axis`` (the seeds)."""
-    values = np.asarray(values, dtype=np.float64)
-    n = values.shape[axis]
-    mean = values.mean(axis=axis)
-    if n < 2:
-        return mean, mean * np.nan, mean * np.nan
-    half = t975(n - 1) * values.std(axis=axis, ddof=1) / math.sqrt(n)
-    return mean, mean - half, mean + half
 
 
 def slope(y: np.ndarray) -> float:
