@@ -1,10 +1,18 @@
 # Two entry points for a newcomer: `make run` (the main job on the embedded default) and
-# `make test` (the test suite). Both create .venv with pip when it is missing.
+# `make test` (the test suite). Both create .venv with pip when it is missing, and install the
+# Debian libraries headless rendering needs (EGL, OSMesa) when they are missing and we are root.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+GL_PACKAGES := libegl1 libgl1 libosmesa6
 
-.PHONY: run test lint setup
+.PHONY: run test lint setup system-deps
+
+system-deps:
+	@if ldconfig -p | grep -q 'libEGL.so.1' && ldconfig -p | grep -q 'libOSMesa.so'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GL_PACKAGES) >/dev/null; \
+	else echo "rendering needs: sudo apt-get install $(GL_PACKAGES)"; fi
 
 $(BIN)/pbml: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,10 +20,12 @@ $(BIN)/pbml: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev,ray]"
 	touch $(BIN)/pbml
 
-setup: $(BIN)/pbml
+setup: system-deps $(BIN)/pbml
 
 run: setup
 	$(BIN)/pbml train configs/default.toml --out runs/default --overwrite
+	$(BIN)/pbml render runs/default --goal 1.0 --goal -1.0 --steps 200 --gif --out runs/default/rollout.mp4
+	@echo "video: runs/default/rollout.mp4 (and .gif); metrics: runs/default/metrics.jsonl"
 
 test: setup
 	$(BIN)/python -m pytest -q
