@@ -164,7 +164,10 @@ class RayBackend:
             if address:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+                # "local": a new private Ray, never a cluster that happens to run on this node.
+                ray.init(
+                    address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False
+                )
             self._owns_ray = True
         # Restarts are unbounded over a long run; each job is retried at most max_retries times.
         actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=max_retries)(_RayWorker)

@@ -34,7 +34,7 @@ TINY = [
 @pytest.fixture(scope="module", autouse=True)
 def ray_session():
     """One local Ray with 2 CPUs for the module; backends join it instead of starting their own."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     # Actors import the package by name; the test helper module travels by value.
     ray.cloudpickle.register_pickle_by_value(fault_injection)
     yield
