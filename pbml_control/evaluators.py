@@ -99,6 +99,7 @@ class ProcessBackend:
     def run(self, jobs: Sequence[tuple]) -> list[Any]:
         results: list[Any] = [None] * len(jobs)
         pending = list(range(len(jobs)))
+        last_error: BaseException | None = None
         for attempt in range(self.max_retries + 1):
             pool = self._ensure_pool()
             futures: dict[int, Future] = {i: pool.submit(_call, jobs[i]) for i in pending}
@@ -106,7 +107,8 @@ class ProcessBackend:
             for i, future in futures.items():
                 try:
                     results[i] = future.result()
-                except BrokenProcessPool:
+                except BrokenProcessPool as exc:
+                    last_error = exc
                     lost.append(i)
             if not lost:
                 return results
@@ -115,7 +117,10 @@ class ProcessBackend:
             pending = lost
             if attempt == self.max_retries:
                 break
-        raise WorkerLostError(f"worker processes died {self.max_retries + 1} times in a row")
+        raise WorkerLostError(
+            f"worker processes died {self.max_retries + 1} times in a row (a script that starts "
+            "workers needs an `if __name__ == '__main__':` guard; see the cause below)"
+        ) from last_error
 
     def _discard_pool(self) -> None:
         if self._pool is not None:
