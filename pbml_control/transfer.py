@@ -22,7 +22,9 @@ Definitions (ours; the paper gives none):
 - **Adaptation** (identical for every arm): the first source run's config with
   ``selection.scheme = "pbml"`` (its death rate and parent pressure kept), the first source's
   mutation settings, and a ``static`` schedule whose goal is drawn per seed from the ``goals``
-  split (``heldout`` = goals never seen in training). Overrides (``--set``) change any of it.
+  split (``heldout`` = goals never seen in training). Overrides (``--set``) change any of it;
+  ``schedule.kind=random`` becomes a cyclic schedule with one drawn goal per epoch. Goals come
+  from a stream of their own (``transfer-goal``), never from the source runs' goal stream.
   Every arm sees the same seeds, goals, episode seeds and number of generations ``N``; the
   population is evaluated ``N + 1`` times: generation 0 is the **zero-shot** fitness (before any
   evolution), generation ``N`` the final one.
@@ -58,6 +60,7 @@ from pbml_control.config import ConfigError, ProblemConfig, RunConfig, apply_ove
 from pbml_control.loop import EvolutionState, Metrics, evolve, initial_state
 from pbml_control.problem import Problem
 from pbml_control.registry import PROBLEMS, make_problem
+from pbml_control.rng import generator
 
 __all__ = [
     "DEFAULT_K",
@@ -254,6 +257,7 @@ class TransferPlan:
         reference = self.jobs[0].config.to_dict()
         reference.pop("seed")
         reference["generations"] = self.generations
+        reference["schedule"]["goals"] = "drawn per seed: see each run's goals"
         return {
             "target": self.target,
             "goals": self.goals,
@@ -351,7 +355,7 @@ def plan_transfer(
         )
         for seed in seeds
     }
-    _check_layouts(configs[seeds[0]], runs)
+    configs = _check_layouts_and_draw_goals(configs, runs, generations)
 
     jobs = []
     for label, arm_runs in arms.items():
@@ -374,20 +378,51 @@ def plan_transfer(
     )
 
 
-def _check_layouts(config: RunConfig, runs: Sequence[SourceRun]) -> None:
-    """Build the target once: unknown tasks and layout mismatches fail here, before any run."""
-    problem = make_problem(config.problem)
+def _check_layouts_and_draw_goals(
+    configs: dict[int, RunConfig], runs: Sequence[SourceRun], generations: int
+) -> dict[int, RunConfig]:
+    """Build the target once: unknown tasks and layout mismatches fail here, before any run.
+
+    The goals are drawn here, from a stream of their own, and written into each seed's config.
+    The schedule's own stream, keyed by (seed, epoch), is the one a source run of the same
+    seed used: a static source would then have trained on the train goal that maps to the
+    transfer goal (same sign, same relative position), which favours it.
+    """
+    first = next(iter(configs.values()))
+    problem = make_problem(first.problem)
     try:
         for run in runs:
             layout = load_checkpoint(run.checkpoint_path).population.layout
             if layout != problem.layout:
                 raise ConfigError(
                     f"incompatible policy layout: {run.run_dir} has {_layout_text(layout)}, "
-                    f"target {config.problem.params.get('task', config.problem.name)} expects "
+                    f"target {first.problem.params.get('task', first.problem.name)} expects "
                     f"{_layout_text(problem.layout)}"
                 )
+        return {seed: _with_goals(config, problem, generations) for seed, config in configs.items()}
     finally:
         problem.close()
+
+
+def _with_goals(config: RunConfig, problem: Problem, generations: int) -> RunConfig:
+    """Explicit goals from the stream ``transfer-goal``: static -> 1, random -> one per epoch."""
+    schedule = config.schedule
+    if schedule.goals:
+        return config
+    if schedule.kind == "static":
+        count, kind = 1, "static"
+    elif schedule.kind == "random":
+        count, kind = generations // schedule.period + 1, "cyclic"
+    else:
+        count, kind = schedule.num_cyclic_goals, "cyclic"
+    rng = generator(config.seed, "transfer-goal")
+    goals = tuple(
+        tuple(float(x) for x in np.atleast_1d(problem.sample_goal(rng, schedule.split)))
+        for _ in range(count)
+    )
+    return dataclasses.replace(
+        config, schedule=dataclasses.replace(schedule, kind=kind, goals=goals)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
