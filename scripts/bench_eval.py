@@ -8,6 +8,7 @@ compare ratios, not absolute numbers from different runs).
 
     python scripts/bench_eval.py                 # HalfCheetah and Ant, 1 and 2 workers
     python scripts/bench_eval.py --json out.json # also write the numbers
+    python scripts/bench_eval.py --backends local ray --workers 2   # Ray's overhead (issue 5)
 
 Target (issue 3): policy-in-the-loop >= 0.8 x the limit per core, at 1 and 2 workers.
 """
@@ -31,6 +32,7 @@ from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
 class Args:
     tasks: tuple[str, ...] = ("HalfCheetahVel", "AntHeading")
     workers: tuple[int, ...] = (1, 2)
+    backends: tuple[str, ...] = ("local",)  # "ray" adds Ray actors on a private local Ray
     population: int = 64  # members evaluated per generation
     steps: int = 1000  # episode length
     hidden: tuple[int, ...] = (64, 64)
@@ -58,11 +60,17 @@ def simulator_limit(task: str, seconds: float) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def evaluator_throughput(task: str, workers: int, args: Args) -> tuple[float, int]:
+def evaluator_throughput(
+    task: str, workers: int, args: Args, backend: str = "local"
+) -> tuple[float, int]:
     """Best env-steps per second over a few generations, and the episodes' mean length."""
     problem = MujocoProblem(
         MujocoProblemConfig(
-            task=task, hidden=args.hidden, max_episode_steps=args.steps, workers=workers
+            task=task,
+            hidden=args.hidden,
+            max_episode_steps=args.steps,
+            workers=workers,
+            backend=backend,
         )
     )
     try:
@@ -89,6 +97,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=Args.population)
     parser.add_argument("--steps", type=int, default=Args.steps)
     parser.add_argument("--repeats", type=int, default=Args.repeats)
+    parser.add_argument("--backends", nargs="+", default=list(Args.backends))
     parser.add_argument("--json", default="")
     ns = parser.parse_args()
     args = Args(
@@ -97,30 +106,41 @@ def main() -> None:
         population=ns.population,
         steps=ns.steps,
         repeats=ns.repeats,
+        backends=tuple(ns.backends),
         json=ns.json,
     )
     rows = []
     print(f"population {args.population}, hidden {args.hidden}, episodes of {args.steps} steps")
     print(
-        f"{'task':16} {'limit/core':>11} {'workers':>7} {'policy-in-loop':>15} "
+        f"{'task':16} {'limit/core':>11} {'workers':>7} {'backend':>7} {'policy-in-loop':>15} "
         f"{'ratio/core':>10} {'ep.len':>6}"
     )
     for task in args.tasks:
         limit = simulator_limit(task, args.limit_seconds)
         for workers in args.workers:
-            rate, length = evaluator_throughput(task, workers, args)
-            ratio = rate / limit / workers
-            rows.append(
-                {
-                    "task": task,
-                    "workers": workers,
-                    "limit_steps_per_s": limit,
-                    "steps_per_s": rate,
-                    "ratio_per_core": ratio,
-                    "mean_episode_length": length,
-                }
-            )
-            print(f"{task:16} {limit:11.0f} {workers:7d} {rate:15.0f} {ratio:10.2f} {length:6d}")
+            local_rate = None
+            for backend in args.backends:
+                rate, length = evaluator_throughput(task, workers, args, backend)
+                ratio = rate / limit / workers
+                local_rate = rate if backend == "local" else local_rate
+                slowdown = local_rate / rate if local_rate and backend != "local" else None
+                rows.append(
+                    {
+                        "task": task,
+                        "workers": workers,
+                        "backend": backend,
+                        "limit_steps_per_s": limit,
+                        "steps_per_s": rate,
+                        "ratio_per_core": ratio,
+                        "time_vs_local": slowdown,
+                        "mean_episode_length": length,
+                    }
+                )
+                extra = f"  time vs local {slowdown:.2f}" if slowdown else ""
+                print(
+                    f"{task:16} {limit:11.0f} {workers:7d} {backend:>7} {rate:15.0f} "
+                    f"{ratio:10.2f} {length:6d}{extra}"
+                )
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {rss_mib:.0f} MiB")
     if args.json:
