@@ -14,7 +14,7 @@ import numpy as np
 
 from pbml_control.genome import ModuleLayout
 
-__all__ = ["Evaluation", "Problem"]
+__all__ = ["Evaluation", "Problem", "StatelessProblem"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,17 @@ class Problem(Protocol):
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
 
     def close(self) -> None: ...
+
+
+class StatelessProblem:
+    """Base for problems with nothing to checkpoint and nothing to release (the toy worlds)."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        if state:
+            raise ValueError(f"{type(self).__name__} has no state, got keys {sorted(state)}")
+
+    def close(self) -> None:
+        pass

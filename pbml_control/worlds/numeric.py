@@ -22,7 +22,7 @@ import numpy as np
 
 from pbml_control.config import build_section
 from pbml_control.genome import ModuleLayout
-from pbml_control.problem import Evaluation
+from pbml_control.problem import Evaluation, StatelessProblem
 
 __all__ = ["NumericWorld", "NumericWorldConfig", "make"]
 
@@ -33,7 +33,7 @@ class NumericWorldConfig:
     fitness_noise: float = 0.0  # optional Gaussian evaluation noise, keyed by generation
 
 
-class NumericWorld:
+class NumericWorld(StatelessProblem):
     """Fitness = X (+ optional noise); R = log sigma of module ``x``."""
 
     layout = ModuleLayout(("x",), ((1,),))
@@ -57,15 +57,6 @@ class NumericWorld:
             rng = generator(seed, "numeric-noise", generation)
             fitness += self.config.fitness_noise * rng.standard_normal(len(fitness))
         return Evaluation(fitness=fitness)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def make(**params) -> NumericWorld:

@@ -26,7 +26,7 @@ import numpy as np
 
 from pbml_control.config import build_section
 from pbml_control.genome import ModuleLayout
-from pbml_control.problem import Evaluation
+from pbml_control.problem import Evaluation, StatelessProblem
 
 __all__ = ["SquareWorld", "SquareWorldConfig", "make", "make_hard"]
 
@@ -47,7 +47,7 @@ class SquareWorldConfig:
 HARD_SQUARE = SquareWorldConfig(spacing_x=20.0, spacing_y=20.0, half_width=0.5)
 
 
-class SquareWorld:
+class SquareWorld(StatelessProblem):
     """Points on a plane; fitness 1 inside a square of the shifted lattice, else 0."""
 
     layout = ModuleLayout(("x", "y"), ((1,), (1,)))
@@ -77,15 +77,6 @@ class SquareWorld:
         points = np.where(np.isfinite(params), params, np.nan)
         fitness = self.inside(points, goal).astype(np.float64)
         return Evaluation(fitness=fitness)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def make(**params) -> SquareWorld:
