@@ -670,7 +670,9 @@ def plot_transfer(data: dict[str, Any], out_dir: Path, prefix: str = "transfer")
             lo = np.array([np.nan if v is None else v for v in band["ci_low"]])
             hi = np.array([np.nan if v is None else v for v in band["ci_high"]])
             ax.fill_between(x, lo, hi, color=colors(i), alpha=0.18, lw=0)
-    axes[0].set(title="population mean fitness", xlabel="generation after transfer")
+    axes[0].set(
+        title="population mean fitness", xlabel="generation after transfer", ylabel="fitness"
+    )
     axes[1].set(title="population best fitness", xlabel="generation after transfer")
     axes[0].legend(fontsize=8)
     fig.suptitle(

@@ -38,6 +38,8 @@ from typing import Any, get_type_hints
 
 from pbml_control.config import RunConfig
 from pbml_control.transfer import (
+    TransferPlan,
+    aggregate,
     mean_ci,
     plan_transfer,
     plot_transfer,
@@ -58,7 +60,7 @@ class Args:
     """folder for transfer.md, transfer.json and transfer_*.png"""
     runs_dir: str = "runs/experiment_transfer"
     """folder for the source runs (not committed)"""
-    seeds: int = 5
+    seeds: int = 10
     """seeds 0 .. seeds-1 for the source runs and the transfer"""
     processes: int = 2
     """runs in parallel (each with one MuJoCo worker); results do not depend on it"""
@@ -91,6 +93,9 @@ class Args:
     death_rate: float = 0.2
     """PBML death rate D"""
 
+
+# Threshold fractions of the robustness check (the main one is the library's default, 0.5).
+ROBUSTNESS_FRACTIONS = (0.25, 0.75)
 
 QUICK = {
     "seeds": 2,
@@ -229,7 +234,9 @@ def train_sources(args: Args) -> dict[str, list[dict[str, Any]]]:
 # ----------------------------------------------------------------------------------------------
 
 
-def transfer(args: Args, sources: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def transfer(
+    args: Args, sources: dict[str, list[dict[str, Any]]]
+) -> tuple[TransferPlan, dict[str, Any]]:
     """Every arm's source runs to held-out goals, plus the fresh control."""
     specs = [f"{arm}={run['run_dir']}" for arm in args.arms for run in sources[arm]]
     plan = plan_transfer(
@@ -241,7 +248,32 @@ def transfer(args: Args, sources: dict[str, list[dict[str, Any]]]) -> dict[str, 
         fresh=True,
         k=args.k,
     )
-    return run_plan(plan, processes=args.processes)
+    return plan, run_plan(plan, processes=args.processes)
+
+
+def other_thresholds(plan: TransferPlan, data: dict[str, Any]) -> dict[str, Any]:
+    """The speed comparison again at other threshold fractions (same runs, no new evolution):
+    does the answer hinge on where the threshold sits?"""
+    raw = [
+        {k: v for k, v in run.items() if k != "metrics"}
+        for entry in data["arms"].values()
+        for run in entry["seeds"].values()
+    ]
+    out = {}
+    for fraction in ROBUSTNESS_FRACTIONS:
+        again = aggregate(dataclasses.replace(plan, threshold_fraction=fraction), raw)
+        out[str(fraction)] = {
+            "generations_to_threshold": {
+                arm: entry["summary"]["generations_to_threshold"]
+                for arm, entry in again["arms"].items()
+            },
+            "paired": {
+                other: paired(again, "pbml", other, "generations_to_threshold")
+                for other in again["arms"]
+                if other != "pbml"
+            },
+        }
+    return out
 
 
 def paired(data: dict[str, Any], a: str, b: str, key: str) -> dict[str, Any]:
@@ -326,6 +358,17 @@ def answer(data: dict[str, Any], comparison: dict[str, Any]) -> list[str]:
     return [head, "", *lines]
 
 
+def robustness(data: dict[str, Any]) -> list[str]:
+    """Generations-to-threshold differences at the other threshold fractions."""
+    lines = []
+    for fraction, entry in data["other_thresholds"].items():
+        cells = "; ".join(
+            f"{other} {_ci(stat)} ({_sign(stat, True)})" for other, stat in entry["paired"].items()
+        )
+        lines.append(f"- fraction {fraction}: PBML minus arm, generations to threshold: {cells}.")
+    return lines
+
+
 def write_report(data: dict[str, Any], args: Args, out_dir: Path, figures: list[Path]) -> Path:
     tr = data["transfer"]
     plan = tr["plan"]
@@ -386,6 +429,12 @@ def write_report(data: dict[str, Any], args: Args, out_dir: Path, figures: list[
         lines.append(f"| {other} | " + " | ".join(cells) + " |")
     lines += [
         "",
+        "### Does the answer hinge on the threshold?",
+        "",
+        "The same runs, with the threshold at other fractions of the way from F0 to Fmax:",
+        "",
+        *robustness(data),
+        "",
         "### Goals per seed",
         "",
         *_goals(data),
@@ -393,7 +442,9 @@ def write_report(data: dict[str, Any], args: Args, out_dir: Path, figures: list[
         "The transfer goals come from a stream of their own (`transfer-goal`). Drawing them "
         "from the schedule's stream, as a first version of this experiment did, gave each "
         "seed's static source the train goal closest to its transfer goal (same sign), and "
-        "static won by a wide margin; this table lets a reader check the pairing.",
+        "static won by a wide margin; this table lets a reader check the pairing. `gens`: "
+        "generations to the main threshold "
+        f"({data['transfer']['plan']['generations'] + 1} = not reached).",
         "",
         "## Source runs (train goals)",
         "",
@@ -436,14 +487,20 @@ def _reuse_note(data: dict[str, Any]) -> str:
 
 def _goals(data: dict[str, Any]) -> list[str]:
     """Each seed's transfer goal, and the goal the static sources trained on."""
-    arm = data["transfer"]["arms"]["pbml"]["seeds"]
+    arms = data["transfer"]["arms"]
     static = {r["seed"]: r["first_goal"] for r in data["sources"].get("static", [])}
-    lines = ["| seed | transfer goal | static source's goal |", "|---|---|---|"]
-    for seed, run in arm.items():
+    lines = [
+        "| seed | transfer goal | static source's goal | "
+        + " | ".join(f"{a}: gens" for a in arms)
+        + " |",
+        "|---|---|---|" + "---|" * len(arms),
+    ]
+    for seed, run in arms["pbml"]["seeds"].items():
         goal = ", ".join(f"{g:.2f}" for g in run["goals"][0])
         source = static.get(int(seed))
         shown = "—" if source is None else ", ".join(f"{g:.2f}" for g in source)
-        lines.append(f"| {seed} | {goal} | {shown} |")
+        gens = [str(a["seeds"][seed]["metrics"]["generations_to_threshold"]) for a in arms.values()]
+        lines.append(f"| {seed} | {goal} | {shown} | " + " | ".join(gens) + " |")
     return lines
 
 
@@ -467,12 +524,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     sources = train_sources(args)
     source_seconds = time.perf_counter() - started
-    tr = transfer(args, sources)
+    plan, tr = transfer(args, sources)
     data: dict[str, Any] = {
         "args": dataclasses.asdict(args),
         "sources": sources,
         "transfer": tr,
         "comparison": compare(tr),
+        "other_thresholds": other_thresholds(plan, tr),
         "source_seconds": round(source_seconds, 1),
         "transfer_seconds": round(time.perf_counter() - started - source_seconds, 1),
         "runtime_s": round(time.perf_counter() - started, 1),
