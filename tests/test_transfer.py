@@ -293,3 +293,18 @@ def test_plan_rejects_mixed_budgets(runs: dict[str, Path], tmp_path: Path) -> No
     small = _train(tmp_path / "small", SQUARE, population_size=8)
     with pytest.raises(ConfigError, match="differ in size"):
         plan_transfer([str(runs["pbml0"]), f"small={small}"], "hard_square", generations=2)
+
+
+def test_absolute_threshold_and_shifting_goals(runs: dict[str, Path], tmp_path: Path) -> None:
+    """--threshold X applies to every seed; a random schedule gets one drawn goal per epoch."""
+    out = tmp_path / "out"
+    extra = ("--threshold", "0.5", "--set", "schedule.kind=random", "--set", "schedule.period=3")
+    assert pbml(*_square_args(runs, out, *extra)) == 0
+    data = json.loads((out / "transfer.json").read_text())
+    assert data["thresholds"] == {"0": 0.5, "1": 0.5}
+    for seed in ("0", "1"):
+        goals = [a["seeds"][seed]["goals"] for a in data["arms"].values()]
+        assert all(g == goals[0] for g in goals), "every arm sees the same goals"
+        epochs = [goals[0][g] for g in (0, 3, 6)]
+        assert all(goals[0][g] == epochs[g // 3] for g in range(9))
+        assert len({json.dumps(e) for e in epochs}) == 3
