@@ -11,7 +11,7 @@ import torch
 import pbml_control.envs  # noqa: F401  (registers the PBML/ tasks)
 from pbml_control.cli import main
 from pbml_control.config import RunConfig
-from pbml_control.export import open_run, pick_member
+from pbml_control.members import load_source, select_members
 from pbml_control.policies import PopulationPolicy, load_genome, to_torch_module
 from pbml_control.runner import train
 
@@ -40,13 +40,12 @@ def run_dir(tmp_path_factory) -> Path:
 
 
 def test_best_member_has_the_highest_fitness(run_dir):
-    """'best' is the argmax of a fresh evaluation; rank:1 is no better."""
-    ckpt, problem = open_run(run_dir)
+    """'best' is the argmax of a fresh evaluation; rank:2 is no better."""
+    source = load_source(run_dir)
     try:
-        best = pick_member(ckpt, problem, "best")
-        second = pick_member(ckpt, problem, "rank:1")
+        best, second = select_members(source, ["best", "rank:2"], [np.array([1.0])])
     finally:
-        problem.close()
+        source.close()
     assert best.fitness >= second.fitness and best.index != second.index
 
 
@@ -71,7 +70,7 @@ def test_exported_module_reproduces_actions_and_return(run_dir, tmp_path):
         if terminated or truncated:
             break
 
-    _, problem = open_run(run_dir)
+    problem = load_source(run_dir).problem
     try:
         from pbml_control.envs.batch_rollout import rollout_batch
 
@@ -91,6 +90,6 @@ def test_exported_module_reproduces_actions_and_return(run_dir, tmp_path):
 def test_export_bad_member_exit_2(run_dir, tmp_path, capsys):
     """An unknown member id is a one-line error and writes nothing."""
     out = tmp_path / "x.safetensors"
-    assert main(["export", str(run_dir), "--member", "id:99999", "--out", str(out)]) == 2
+    assert main(["export", str(run_dir), "--member", "99999", "--out", str(out)]) == 2
     assert "99999" in capsys.readouterr().err
     assert not out.exists()

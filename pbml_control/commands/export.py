@@ -11,6 +11,9 @@ EXAMPLE = """examples:
   pbml export runs/default --out best.safetensors
   pbml export runs/default --member rank:3 --goal -1.5 --out r3.safetensors --torch r3.pt
 
+members: best | rank:K (rank:1 = best) | a member id; best and rank:K evaluate the population
+on the goals given (default: the goal the run was on at its checkpoint).
+
 Use the genome in your own Gymnasium loop:
   from pbml_control.policies import load_genome, to_torch_module
   g = load_genome("best.safetensors")
@@ -28,9 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run", type=Path, help="run folder or checkpoint (.json)")
-    parser.add_argument("--member", default="best", help="best | rank:K | id:N (default: best)")
+    parser.add_argument("--member", default="best", help="best | rank:K | ID (default: best)")
     parser.add_argument(
-        "--goal", type=float, nargs="+", help="goal for picking 'best' (default: the run's)"
+        "--goal", action="append", help="goal for ranking (repeatable; '0.1,0.2' for vectors)"
     )
     parser.add_argument("--out", type=Path, required=True, help="genome file (.safetensors)")
     parser.add_argument("--torch", type=Path, help="also save the nn.Module's state_dict here")
@@ -38,38 +41,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from pbml_control.export import open_run, pick_member, save_member
+    from pbml_control.export import run_goal, save_member
+    from pbml_control.members import MemberError, load_source, parse_goal, select_members
 
     if args.out.suffix != ".safetensors":
         raise ConfigError(f"--out must end in .safetensors, got {args.out}")
-    ckpt, problem = open_run(args.run)
     try:
-        if not hasattr(problem, "policy_spec"):
-            raise ConfigError(f"{args.run} is a {type(problem).__name__} run: it has no policy")
-        goal = None
-        if args.goal is not None:
-            goal = np.asarray(args.goal, dtype=np.float64)
-            try:
-                problem.validate_goal(goal)
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-        picked = pick_member(ckpt, problem, args.member, goal)
-        path = save_member(ckpt, problem, picked, args.out)
+        source = load_source(args.run)
+    except MemberError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        goals = [parse_goal(g, source) for g in args.goal] if args.goal else [run_goal(source)]
+        (member,) = select_members(source, [args.member], goals)
+        path = save_member(source, member, goals, args.out)
         if args.torch is not None:
             import torch
 
             from pbml_control.policies import to_torch_module
 
             module = to_torch_module(
-                problem.policy_spec,
-                ckpt.population.params[picked.index],
-                problem.normalizer.state_dict(),
+                source.problem.policy_spec,
+                source.checkpoint.population.params[member.index],
+                source.normalizer_state,
             )
             torch.save(module.state_dict(), args.torch)
+    except MemberError as exc:
+        raise ConfigError(str(exc)) from None
     finally:
-        problem.close()
-    fitness = "" if picked.fitness is None else f", fitness {picked.fitness:.4g}"
-    print(f"saved member {picked.member_id} (goal {picked.goal.tolist()}{fitness}) to {path}")
+        source.close()
+    fitness = "" if member.fitness is None else f", fitness {member.fitness:.4g}"
+    print(f"saved member {member.id} ({member.label}{fitness}) to {path}")
     return 0

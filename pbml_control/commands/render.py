@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         gif = args.out.with_suffix(".gif") if args.gif else None
         frames = rd.render_frames(source, clips, args.steps, width, height, seed=args.seed)
         count = rd.write_media(frames, args.out, fps, gif=gif)
-    except rd.RenderError as exc:
+    except rd.MemberError as exc:  # RenderError is one too
         print(f"pbml: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
