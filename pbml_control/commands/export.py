@@ -18,7 +18,8 @@ Use the genome in your own Gymnasium loop:
   from pbml_control.policies import load_genome, to_torch_module
   g = load_genome("best.safetensors")
   policy = to_torch_module(g.spec, g.params, g.normalizer_state)   # a plain nn.Module
-  action = policy(torch.as_tensor(obs)).numpy()
+  with torch.no_grad():
+      action = policy(torch.as_tensor(obs)).numpy()
 """
 
 
