@@ -635,6 +635,8 @@ def write_report(data: dict[str, Any], args: Args, out_dir: Path, figures: list[
         "",
         *_verdict_lines(data),
         "",
+        _conclusion(data),
+        "",
         f"These are {_tests(data)} primary tests at 95%: even if no operator did anything, "
         f"about {0.05 * _tests(data):.1f} of them would exclude 0 by chance, so a verdict that "
         "rests on one metric of one transfer is weak evidence.",
@@ -703,16 +705,46 @@ def write_report(data: dict[str, Any], args: Args, out_dir: Path, figures: list[
         "- One operator setting each, chosen a priori; a different scale or rate may behave "
         "differently. The `all` arm does not say which operator drives its effect.",
         "- The robot threshold depends on the set of arms (Fmax is the best any arm reached).",
+        _control_note(tr),
         "- Fatal passes keep members that selection removed, mostly low-fitness ones, so they "
         "lower the population mean by construction; their top fitness and speed say more.",
         "",
         "## Figures",
         "",
-        *[f"![{p.name}]({p.name})" for p in figures],
+        *[f"![{p.name}]({p.name})\n" for p in figures],
     ]
     path = out_dir / "beyond.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _conclusion(data: dict[str, Any]) -> str:
+    """Which operators clearly help (in one transfer and hurt in none); never hand-edited."""
+    v = data["verdicts"]
+    helps = [a for a, p in v.items() if "helps" in p.values() and "hurts" not in p.values()]
+    hurts = [a for a, p in v.items() if "hurts" in p.values()]
+    text = (
+        f"**Helps**: {', '.join(helps)}. "
+        if helps
+        else "**No operator helps** in either transfer at these settings, so no recommended "
+        "config is written and every default stays off. "
+    )
+    if hurts:
+        text += f"**Hurts** on at least one transfer: {', '.join(hurts)}."
+    return text
+
+
+def _control_note(tr: dict[str, Any]) -> str:
+    """How far evolved PBML genomes are from fresh ones: the transfer's own signal strength."""
+    p, f = tr["arms"]["pbml"]["summary"], tr["arms"]["fresh"]["summary"]
+    n = len(tr["arms"]["pbml"]["seeds"])
+    return (
+        f"- Robot control: PBML alone zero-shot mean {_tci(p['zero_shot_mean'])} vs fresh "
+        f"{_tci(f['zero_shot_mean'])}; gens to threshold {_tci(p['generations_to_threshold'])} "
+        f"vs {_tci(f['generations_to_threshold'])}; reached {p['reached_threshold']}/{n} vs "
+        f"{f['reached_threshold']}/{n}. Where these are close, the evolved genomes carry "
+        "little over to the held-out goals and leave the operators little to improve on."
+    )
 
 
 def _tests(data: dict[str, Any]) -> int:
