@@ -4,7 +4,7 @@ Issue 6 ("Measure"); the operators are in ``pbml_control/operators.py`` and docs
 ("Operators beyond the paper"). Read top to bottom: arguments, arms, the two transfers,
 paired comparison, figures, report.
 
-    python scripts/experiment_beyond.py            # ~15 min on 2 shared cores
+    python scripts/experiment_beyond.py            # ~18 min on 2 shared, loaded cores
     python scripts/experiment_beyond.py --quick    # tiny budget (< 60 s), for the smoke test
 
 Arms: PBML alone, PBML + each operator, PBML + all of them. Every arm has the same budget
