@@ -221,7 +221,7 @@ def make_config(args: Args, job: Job, problem: str, generations: int, seed: int)
             value = data[section][name] / 2
         elif value == "double":
             value = data[section][name] * 2
-        data[section][name] = value
+        data.setdefault(section, {})[name] = value
     return RunConfig.from_dict(data)
 
 
