@@ -40,6 +40,12 @@ class ScheduleConfig:
             raise ValueError("schedule.num_cyclic_goals must be >= 1")
 
 
+def _goal_stream(split: str) -> str:
+    """Each split has its own stream: held-out goals must not mirror the training goals that
+    the same seed and epoch give (a transfer would then favour a static source by design)."""
+    return "goal" if split == "train" else f"goal-{split}"
+
+
 class GoalSchedule:
     """Maps a generation to its goal, deterministically from the run seed."""
 
@@ -50,7 +56,7 @@ class GoalSchedule:
         self._cycle = [np.asarray(g, dtype=np.float64) for g in config.goals]
         if config.kind == "cyclic" and not self._cycle:
             self._cycle = [
-                sample_goal(generator(seed, "cycle-goal", i), config.split)
+                sample_goal(generator(seed, f"cycle-{_goal_stream(config.split)}", i), config.split)
                 for i in range(config.num_cyclic_goals)
             ]
 
@@ -68,6 +74,8 @@ class GoalSchedule:
         if self._cycle:
             return self._cycle[epoch % len(self._cycle)].copy()
         return np.asarray(
-            self._sample(generator(self._seed, "goal", epoch), self.config.split),
+            self._sample(
+                generator(self._seed, _goal_stream(self.config.split), epoch), self.config.split
+            ),
             dtype=np.float64,
         )

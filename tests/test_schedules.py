@@ -52,3 +52,10 @@ def test_bad_kind_is_rejected():
     """A typo in schedule.kind names the choices."""
     with pytest.raises(ValueError, match="cyclic"):
         ScheduleConfig(kind="sometimes")
+
+
+def test_heldout_goals_do_not_mirror_training_goals():
+    """The held-out stream is not the training stream: a draw in [0, 1) + 10 is not train + 10."""
+    train = GoalSchedule(ScheduleConfig(kind="random"), sampler, seed=5)
+    heldout = GoalSchedule(ScheduleConfig(kind="random", split="heldout"), sampler, seed=5)
+    assert not np.allclose(heldout.goal(0) - 10.0, train.goal(0))
