@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
 import time
 from dataclasses import asdict, dataclass
@@ -58,6 +59,18 @@ def simulator_limit(task: str, seconds: float) -> float:
             mujoco.mj_resetData(model, data)
             data.qpos[:], data.qvel[:] = qpos, qvel
     return steps / (time.perf_counter() - start)
+
+
+def parallel_limit(task: str, seconds: float, processes: int) -> float:
+    """Total env-steps per second of ``processes`` bare mj_step loops running at once.
+
+    On machines whose cores share caches, memory bandwidth or a physical core (SMT), two
+    loops together reach less than twice one loop; this is the fair ceiling for W workers.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(processes) as pool:
+        rates = pool.starmap(simulator_limit, [(task, seconds)] * processes)
+    return float(sum(rates))
 
 
 def evaluator_throughput(
@@ -113,11 +126,16 @@ def main() -> None:
     print(f"population {args.population}, hidden {args.hidden}, episodes of {args.steps} steps")
     print(
         f"{'task':16} {'limit/core':>11} {'workers':>7} {'backend':>7} {'policy-in-loop':>15} "
-        f"{'ratio/core':>10} {'ep.len':>6}"
+        f"{'ratio/core':>10} {'vs W loops':>10} {'ep.len':>6}"
     )
     for task in args.tasks:
         limit = simulator_limit(task, args.limit_seconds)
         for workers in args.workers:
+            ceiling = (
+                limit * workers
+                if workers == 1
+                else parallel_limit(task, args.limit_seconds, workers)
+            )
             local_rate = None
             for backend in args.backends:
                 rate, length = evaluator_throughput(task, workers, args, backend)
@@ -132,6 +150,8 @@ def main() -> None:
                         "limit_steps_per_s": limit,
                         "steps_per_s": rate,
                         "ratio_per_core": ratio,
+                        "parallel_limit_steps_per_s": ceiling,
+                        "ratio_to_parallel_limit": rate / ceiling,
                         "time_vs_local": slowdown,
                         "mean_episode_length": length,
                     }
@@ -139,7 +159,7 @@ def main() -> None:
                 extra = f"  time vs local {slowdown:.2f}" if slowdown else ""
                 print(
                     f"{task:16} {limit:11.0f} {workers:7d} {backend:>7} {rate:15.0f} "
-                    f"{ratio:10.2f} {length:6d}{extra}"
+                    f"{ratio:10.2f} {rate / ceiling:10.2f} {length:6d}{extra}"
                 )
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {rss_mib:.0f} MiB")
