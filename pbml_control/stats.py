@@ -6,11 +6,14 @@ expansion of the normal quantile is within 1e-3 of the exact value.
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from typing import Any
 
 import numpy as np
 
-__all__ = ["mean_ci", "t975"]
+__all__ = ["compact_json", "mean_ci", "t975"]
 
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
@@ -36,3 +39,14 @@ def mean_ci(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, 
         return mean, mean * np.nan, mean * np.nan
     half = t975(n - 1) * values.std(axis=axis, ddof=1) / math.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def compact_json(data: dict[str, Any], sort_keys: bool = False, allow_nan: bool = False) -> str:
+    """Indented JSON with every list of numbers on one line: readable, and a third the size.
+
+    Only lists that ``json.dumps`` broke over lines are joined (strings never hold raw
+    newlines). NaN is refused unless ``allow_nan``: strict JSON readers reject it.
+    """
+    text = json.dumps(data, indent=1, sort_keys=sort_keys, allow_nan=allow_nan)
+    numbers = r"\[\n[\s0-9.eE+\-,nul]*\]"
+    return re.sub(numbers, lambda m: re.sub(r"\s+", "", m.group(0)), text) + "\n"

@@ -61,6 +61,7 @@ from pbml_control.loop import EvolutionState, Metrics, evolve, initial_state
 from pbml_control.problem import Problem
 from pbml_control.registry import PROBLEMS, make_problem
 from pbml_control.rng import generator
+from pbml_control.stats import t975
 
 __all__ = [
     "DEFAULT_K",
@@ -485,18 +486,6 @@ def run_plan(plan: TransferPlan, processes: int = 1) -> dict[str, Any]:
 # Metrics
 # ----------------------------------------------------------------------------------------------
 
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
-
-
-def _t975(df: int) -> float:
-    """Two-sided 95% Student-t quantile (scipy is not a dependency); Cornish-Fisher past 30."""
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = 1.959964
-    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-
 
 def mean_ci(values: Sequence[float | None]) -> dict[str, Any]:
     """Mean and 95% t-interval over seeds; missing values (None/NaN) are left out."""
@@ -508,7 +497,7 @@ def mean_ci(values: Sequence[float | None]) -> dict[str, Any]:
     mean = float(arr.mean())
     if n < 2:
         return {"mean": mean, "ci_low": None, "ci_high": None, "n": n}
-    half = _t975(n - 1) * float(arr.std(ddof=1)) / math.sqrt(n)
+    half = t975(n - 1) * float(arr.std(ddof=1)) / math.sqrt(n)
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 

@@ -33,7 +33,6 @@ import itertools
 import json
 import math
 import multiprocessing
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -50,7 +49,7 @@ import reproduce_paper as rp
 from pbml_control.config import RunConfig
 from pbml_control.loop import EvolutionState
 from pbml_control.operators import OperatorsConfig
-from pbml_control.stats import mean_ci
+from pbml_control.stats import compact_json, mean_ci
 from pbml_control.transfer import plan_transfer, plot_transfer, run_plan, transfer_table
 
 # ----------------------------------------------------------------------------------------------
@@ -773,13 +772,6 @@ def _map(fn: Any, jobs: Sequence[Any], processes: int) -> list[Any]:
     return [fn(job) for job in jobs]
 
 
-def _dumps(data: dict[str, Any]) -> str:
-    """Indented JSON with every list of numbers on one line."""
-    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False)
-    numbers = r"\[\n[\s0-9.eE+\-,nul]*\]"
-    return re.sub(numbers, lambda m: re.sub(r"\s+", "", m.group(0)), text) + "\n"
-
-
 def _in_arm_order(data: dict[str, Any]) -> dict[str, Any]:
     """JSON sorts keys; tables and figures list the arms in --arms order (fresh last)."""
     arms = data["args"]["arms"]
@@ -835,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "runtime_s": round(time.perf_counter() - started, 1),
     }
     data["verdicts"] = verdicts(data)
-    (out_dir / "beyond.json").write_text(_dumps(data), encoding="utf-8")
+    (out_dir / "beyond.json").write_text(compact_json(data, sort_keys=True), encoding="utf-8")
     return report(out_dir)
 
 

@@ -29,7 +29,6 @@ import dataclasses
 import itertools
 import json
 import multiprocessing
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from pbml_control.config import RunConfig
+from pbml_control.stats import compact_json
 from pbml_control.transfer import (
     TransferPlan,
     aggregate,
@@ -509,13 +509,6 @@ def _budget(tr: dict[str, Any]) -> str:
     return ", ".join(str(b) for b in sorted(budgets))
 
 
-def _dumps(data: dict[str, Any]) -> str:
-    """Indented JSON with every list of numbers on one line."""
-    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False)
-    numbers = r"\[\n[\s0-9.eE+\-,nul]*\]"
-    return re.sub(numbers, lambda m: re.sub(r"\s+", "", m.group(0)), text) + "\n"
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Train the sources, transfer them, compare, and write the report."""
     args = parse_args(argv)
@@ -535,7 +528,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "transfer_seconds": round(time.perf_counter() - started - source_seconds, 1),
         "runtime_s": round(time.perf_counter() - started, 1),
     }
-    (out_dir / "transfer.json").write_text(_dumps(data), encoding="utf-8")
+    (out_dir / "transfer.json").write_text(compact_json(data, sort_keys=True), encoding="utf-8")
     figures = plot_transfer(tr, out_dir, prefix="transfer")
     write_report(data, args, out_dir, figures)
     print(f"wrote {out_dir}/transfer.md, transfer.json and figures in {data['runtime_s']:.0f} s")

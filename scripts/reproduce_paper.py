@@ -33,7 +33,6 @@ import itertools
 import json
 import math
 import multiprocessing
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -47,7 +46,7 @@ from pbml_control.config import RunConfig
 from pbml_control.loop import EvolutionState, evolve, initial_state
 from pbml_control.registry import make_problem
 from pbml_control.selection import SCHEMES
-from pbml_control.stats import mean_ci
+from pbml_control.stats import compact_json, mean_ci
 
 # ----------------------------------------------------------------------------------------------
 # Arguments
@@ -849,14 +848,6 @@ def observations(res: dict[str, Any]) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _dumps(data: dict[str, Any]) -> str:
-    """Indented JSON with every list of numbers on one line (readable, and a third the size)."""
-    text = json.dumps(data, indent=1)
-    # Only lists that json.dumps broke over lines (strings never hold raw newlines).
-    numbers = r"\[\n[\s0-9.eE+\-,nul]*\]"
-    return re.sub(numbers, lambda m: re.sub(r"\s+", "", m.group(0)), text) + "\n"
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run everything, save the numbers, draw the figures from them, write the report."""
     args = parse_args(argv)
@@ -868,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     data["claims"] = judge_claims(results, args)
     data["runtime_s"] = round(time.perf_counter() - started, 1)
     json_path = out_dir / "paper.json"
-    json_path.write_text(_dumps(data), encoding="utf-8")
+    json_path.write_text(compact_json(data, allow_nan=True), encoding="utf-8")
     data = json.loads(json_path.read_text(encoding="utf-8"))  # figures come from the file
     plot_figures(data, out_dir)
     write_report(data, out_dir)
