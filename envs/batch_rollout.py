@@ -115,18 +115,23 @@ def rollout_batch(
         ids = np.flatnonzero(active)
         step_reward = np.full(n, np.nan)
         if ids.size:
-            before = {name: arr[ids].copy() for name, arr in bound.items()}
-            ctrl[ids] = action[ids]
+            # All running (the common case): slices and views instead of fancy-index copies.
+            everyone = ids.size == n
+            sel: slice | np.ndarray = slice(None) if everyone else ids
+            before = {
+                name: arr[sel].copy() if everyone else arr[sel] for name, arr in bound.items()
+            }
+            ctrl[sel] = action[sel]
             failed = np.zeros(n, dtype=bool)
             try:
-                batch.step(ids, nstep=spec.frame_skip)
+                batch.step(None if everyone else ids, nstep=spec.frame_skip)
             except mjbatch.SimulationError as err:
                 failed[np.asarray(err.ids, dtype=np.int64)] = True
-            after = {name: arr[ids].copy() for name, arr in bound.items()}
-            new_obs = spec.observe(after["qpos"], after["qvel"], after, goals[ids])
-            reward, _ = spec.reward(before, after, action[ids], goals[ids])
+            after = {name: arr[sel] for name, arr in bound.items()}  # read before the next step
+            new_obs = spec.observe(after["qpos"], after["qvel"], after, goals[sel])
+            reward, _ = spec.reward(before, after, action[sel], goals[sel])
             term = spec.terminated(after["qpos"], after["qvel"], after)
-            warned = batch.warning[ids, :, 1].sum(axis=1) > 0
+            warned = batch.warning[sel, :, 1].sum(axis=1) > 0
             huge = (np.abs(after["qpos"]) > UNSTABLE_STATE_LIMIT).any(axis=1) | (
                 np.abs(after["qvel"]) > UNSTABLE_STATE_LIMIT
             ).any(axis=1)
