@@ -133,8 +133,8 @@ class CameraView:
 #: behind, the Reacher straight from above (it does not move, so the camera does not track).
 CAMERAS: dict[str, CameraView] = {
     "HalfCheetahVel": CameraView("torso", distance=4.0, elevation=-15.0),
-    "HopperVel": CameraView("torso", distance=3.5, elevation=-10.0),
-    "Walker2dVel": CameraView("torso", distance=4.0, elevation=-10.0),
+    "HopperVel": CameraView("torso", distance=5.0, elevation=-20.0),
+    "Walker2dVel": CameraView("torso", distance=5.0, elevation=-20.0),
     "AntHeading": CameraView("torso", distance=7.0, elevation=-35.0),
     "ReacherGoal": CameraView(None, distance=0.75, elevation=-90.0),
 }
