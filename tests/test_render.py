@@ -144,3 +144,16 @@ def test_gl_context_failure_leaves_no_video(run_dir, tmp_path, capsys, monkeypat
     assert main(["render", str(run_dir), "--member", "rank:1", "--out", str(out)]) == 2
     assert "OpenGL context" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_fast_tasks_get_real_time_gifs(tmp_path):
+    """At 125 fps (Hopper) the GIF keeps every 3rd frame with 20 ms delays, not 8 ms ones
+    that browsers would slow to 100 ms."""
+    from PIL import Image
+
+    from pbml_control.render import write_media
+
+    frames = [np.full((16, 16, 3), 10 * i, dtype=np.uint8) for i in range(10)]
+    count = write_media(iter(frames), tmp_path / "v.mp4", 125.0, gif=tmp_path / "v.gif")
+    gif = Image.open(tmp_path / "v.gif")
+    assert count == 10 and gif.n_frames == 4 and gif.info["duration"] == 20
