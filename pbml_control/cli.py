@@ -21,7 +21,7 @@ __all__ = ["main"]
 EXIT_USAGE = 2
 
 # One module per command, in the order `pbml --help` lists them.
-COMMANDS = ("train", "export", "transfer", "render", "plot")
+COMMANDS = ("train", "export", "evaluate", "transfer", "render", "plot")
 
 
 class _Parser(argparse.ArgumentParser):

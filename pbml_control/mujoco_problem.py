@@ -158,7 +158,8 @@ class MujocoProblem:
         """A goal from a config must lie in the task's goal space."""
         if not self.goal_space.in_bounds(np.asarray(goal, dtype=np.float64)):
             raise ValueError(
-                f"goal {list(np.atleast_1d(goal))} is outside the goal space of {self.config.task}"
+                f"goal {np.atleast_1d(goal).tolist()} is outside the goal space of "
+                f"{self.config.task}"
                 f" (low {self.goal_space.low.tolist()}, high {self.goal_space.high.tolist()})"
             )
 
@@ -229,3 +230,50 @@ class MujocoProblem:
 
 def make(**params: Any) -> MujocoProblem:
     return MujocoProblem(build_section(MujocoProblemConfig, params, "problem."))
+
+
+def evaluate_genome(
+    genome: Any,
+    task: str,
+    goal: np.ndarray | None,
+    episodes: int,
+    max_episode_steps: int,
+    seed: int,
+) -> np.ndarray:
+    """Returns of one saved genome (``policies.load_genome``) on ``task``, one per episode.
+
+    The genome's policy must fit the task: same layout (observation, action and hidden sizes);
+    its observation statistics are used as saved. Raises ValueError on a mismatch or a goal
+    outside the task's goal space.
+    """
+    spec = genome.spec
+    problem = MujocoProblem(
+        MujocoProblemConfig(
+            task=task,
+            hidden=tuple(spec.hidden),
+            activation=spec.activation,
+            episodes=episodes,
+            max_episode_steps=max_episode_steps,
+            obs_normalization=genome.normalizer_state is not None,
+        )
+    )
+    try:
+        if problem.policy_spec.layout() != spec.layout():
+            raise ValueError(
+                f"genome policy (obs {spec.obs_dim}, act {spec.act_dim}) does not fit {task} "
+                f"(obs {problem.policy_spec.obs_dim}, act {problem.policy_spec.act_dim})"
+            )
+        if goal is None:
+            goal = np.asarray(problem.task.default_goal, dtype=np.float64)
+        problem.validate_goal(goal)
+        # One member, its episodes seeded as a generation-0 evaluation of the same seed.
+        chunk = problem._local.run(
+            np.asarray(genome.params)[None, :],
+            np.zeros(episodes, dtype=np.int64),
+            np.asarray(episode_seeds(seed, 0, episodes)),
+            goal,
+            genome.normalizer_state,
+        )
+        return chunk.returns
+    finally:
+        problem.close()
