@@ -358,6 +358,7 @@ def render_frames(
 # --- files ----------------------------------------------------------------------------------
 GIF_MAX_FPS = 50.0
 
+
 def write_media(
     frames: Iterable[np.ndarray], video: Path, fps: float, gif: Path | None = None
 ) -> int:
