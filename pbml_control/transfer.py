@@ -46,7 +46,6 @@ Definitions (ours; the paper gives none):
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,14 +76,11 @@ __all__ = [
     "load_source",
     "mean_ci",
     "plan_transfer",
-    "plot_transfer",
     "resolve_target",
     "run_job",
     "run_plan",
     "start_state",
     "transfer_state",
-    "transfer_table",
-    "write_outputs",
 ]
 
 FRESH = "fresh"
@@ -587,125 +583,4 @@ def aggregate(plan: TransferPlan, results: Sequence[dict[str, Any]]) -> dict[str
 # ----------------------------------------------------------------------------------------------
 
 
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:.{digits}g}"
-
-
-def _cell(stat: dict[str, Any]) -> str:
-    if stat["mean"] is None:
-        return "—"
-    if stat["ci_low"] is None:
-        return _fmt(stat["mean"])
-    return f"{_fmt(stat['mean'])} [{_fmt(stat['ci_low'])}, {_fmt(stat['ci_high'])}]"
-
-
-def transfer_table(data: dict[str, Any]) -> str:
-    """A Markdown table: one row per arm, mean [95% CI] over seeds per metric."""
-    plan = data["plan"]
-    heads = [h.replace(" k", f" {plan['k']}") for _, h in METRICS]
-    lines = [
-        "| arm | " + " | ".join(heads) + " | reached |",
-        "|---|" + "---|" * (len(heads) + 1),
-    ]
-    for arm, entry in data["arms"].items():
-        cells = [_cell(entry["summary"][key]) for key, _ in METRICS]
-        reached = f"{entry['summary']['reached_threshold']}/{len(entry['seeds'])}"
-        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {reached} |")
-    return "\n".join(lines)
-
-
-def _markdown(data: dict[str, Any], figures: Sequence[str]) -> str:
-    plan = data["plan"]
-    thresholds = ", ".join(f"seed {s}: {_fmt(t)}" for s, t in data["thresholds"].items())
-    rule = (
-        f"absolute {plan['threshold']}"
-        if plan["threshold"] is not None
-        else f"F0 + {plan['threshold_fraction']} x (Fmax - F0) per seed"
-    )
-    lines = [
-        f"# Transfer to {plan['target']} ({plan['goals']} goals)",
-        "",
-        f"{plan['generations']} generations of adaptation (PBML selection, identical for every "
-        f"arm), seeds {plan['seeds']}; generation 0 is the zero-shot fitness. Mean [95% t-CI] "
-        "over seeds.",
-        "",
-        transfer_table(data),
-        "",
-        f"Threshold on the population mean fitness: {rule} ({thresholds}). An arm that never "
-        f"reaches it counts as {plan['generations'] + 1} generations. Raw curves: transfer.json.",
-        "",
-    ]
-    lines += [f"![{name}]({name})" for name in figures]
-    return "\n".join(lines) + "\n"
-
-
-def plot_transfer(data: dict[str, Any], out_dir: Path, prefix: str = "transfer") -> list[Path]:
-    """``<prefix>_fitness.png`` (curves with CI bands) and ``<prefix>_threshold.png`` (bars)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plan, arms = data["plan"], data["arms"]
-    colors = plt.get_cmap("tab10")
-    paths = []
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    for i, (arm, entry) in enumerate(arms.items()):
-        for ax, key in zip(axes, ("fitness_mean", "fitness_best"), strict=True):
-            band = entry["curves"][key]
-            x = np.arange(len(band["mean"]))
-            mean = np.array([np.nan if v is None else v for v in band["mean"]])
-            ax.plot(x, mean, color=colors(i), lw=1.6, label=arm)
-            lo = np.array([np.nan if v is None else v for v in band["ci_low"]])
-            hi = np.array([np.nan if v is None else v for v in band["ci_high"]])
-            ax.fill_between(x, lo, hi, color=colors(i), alpha=0.18, lw=0)
-    axes[0].set(
-        title="population mean fitness", xlabel="generation after transfer", ylabel="fitness"
-    )
-    axes[1].set(title="population best fitness", xlabel="generation after transfer")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(
-        f"transfer to {plan['target']} ({plan['goals']} goals): mean over "
-        f"{len(plan['seeds'])} seeds, 95% t-interval bands"
-    )
-    fig.tight_layout()
-    paths.append(out_dir / f"{prefix}_fitness.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(1.2 * len(arms) + 3, 4))
-    stats = [entry["summary"]["generations_to_threshold"] for entry in arms.values()]
-    mean = np.array([s["mean"] for s in stats], dtype=float)
-    lo = np.array([np.nan if s["ci_low"] is None else s["ci_low"] for s in stats])
-    hi = np.array([np.nan if s["ci_high"] is None else s["ci_high"] for s in stats])
-    err = np.nan_to_num(np.vstack([mean - lo, hi - mean]))
-    ax.bar(range(len(arms)), mean, yerr=err, capsize=4, color=[colors(i) for i in range(len(arms))])
-    ax.axhline(plan["generations"] + 1, color="k", ls=":", lw=1, label="not reached")
-    ax.set_xticks(range(len(arms)), list(arms), rotation=20, ha="right")
-    ax.set(ylabel="generations to threshold", title="generations to threshold (lower is faster)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / f"{prefix}_threshold.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    return paths
-
-
-def dumps(data: dict[str, Any]) -> str:
-    """Stable JSON text: same input, same bytes."""
-    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
-
-
-def write_outputs(data: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """transfer.json, transfer.md and the two PNGs in ``out_dir``."""
-    from pbml_control.atomic import atomic_write_text
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "transfer.json", dumps(data))
-    figures = plot_transfer(data, out_dir)
-    atomic_write_text(out_dir / "transfer.md", _markdown(data, [p.name for p in figures]))
-    return [out_dir / "transfer.json", out_dir / "transfer.md", *figures]
-
-
-__all__ += ["CheckpointError", "dumps", "seed_metrics"]
+__all__ += ["CheckpointError", "seed_metrics"]

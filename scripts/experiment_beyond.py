@@ -50,7 +50,8 @@ from pbml_control.config import RunConfig
 from pbml_control.loop import EvolutionState
 from pbml_control.operators import OperatorsConfig
 from pbml_control.stats import compact_json, mean_ci
-from pbml_control.transfer import plan_transfer, plot_transfer, run_plan, transfer_table
+from pbml_control.transfer import plan_transfer, run_plan
+from pbml_control.transfer_report import plot_transfer, transfer_table
 
 # ----------------------------------------------------------------------------------------------
 # Arguments

@@ -37,15 +37,8 @@ from typing import Any, get_type_hints
 
 from pbml_control.config import RunConfig
 from pbml_control.stats import compact_json
-from pbml_control.transfer import (
-    TransferPlan,
-    aggregate,
-    mean_ci,
-    plan_transfer,
-    plot_transfer,
-    run_plan,
-    transfer_table,
-)
+from pbml_control.transfer import TransferPlan, aggregate, mean_ci, plan_transfer, run_plan
+from pbml_control.transfer_report import plot_transfer, transfer_table
 
 # ----------------------------------------------------------------------------------------------
 # Arguments

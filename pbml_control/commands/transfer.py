@@ -107,7 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pbml_control.transfer import plan_transfer, run_plan, transfer_table, write_outputs
+    from pbml_control.transfer import plan_transfer, run_plan
+    from pbml_control.transfer_report import transfer_table, write_outputs
 
     out: Path = args.out
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.overwrite)):
