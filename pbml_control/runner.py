@@ -38,7 +38,7 @@ from pbml_control.loop import EvolutionState, Metrics, evolve, initial_state
 from pbml_control.problem import Problem
 from pbml_control.registry import make_problem
 
-__all__ = ["RunError", "RunInterrupted", "TrainResult", "train"]
+__all__ = ["RunError", "RunInterrupted", "TrainResult", "read_metrics", "train"]
 
 # Keys a resumed run may change: they extend or shorten the run, or move it to other hardware
 # (results do not depend on the backend or the number of workers), without changing its course.
@@ -72,43 +72,40 @@ class TrainResult:
     last_metrics: Metrics | None
 
 
-def _json_default(value: Any) -> Any:
-    raise TypeError(f"not JSON serialisable: {value!r}")
-
-
 def _dumps_row(row: Metrics) -> str:
+    """One metrics row; NaN and inf become null so every JSON reader accepts the file."""
     clean = {
         k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()
     }
-    return json.dumps(clean, sort_keys=True, default=_json_default)
+    return json.dumps(clean, sort_keys=True)
+
+
+def _jsonl(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(text, row) of each line of a JSONL file; a line that does not parse (the torn last
+    line of a killed writer) is dropped."""
+    if not path.exists():
+        return []
+    parsed = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            parsed.append((line, json.loads(line)))
+        except json.JSONDecodeError:
+            continue
+    return parsed
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """Rows of metrics.jsonl; a torn last line from a crash is skipped."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+    return [row for _, row in _jsonl(Path(run_dir) / "metrics.jsonl")]
 
 
 def _truncate_jsonl(path: Path, before_generation: int) -> None:
     """Keep rows of generations already covered by the checkpoint we resume from."""
     if not path.exists():
         return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if row.get("generation", math.inf) < before_generation:
-            kept.append(line)
+    kept = [
+        line for line, row in _jsonl(path) if row.get("generation", math.inf) < before_generation
+    ]
     atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
 
@@ -183,14 +180,16 @@ def create_run_dir(run_dir: Path, config: RunConfig) -> None:
     os.replace(partial, run_dir)
 
 
-def _checkpoint(state: EvolutionState, config: RunConfig, problem: Problem) -> Checkpoint:
+def _checkpoint(
+    state: EvolutionState, config: RunConfig, problem_state: dict[str, np.ndarray], commit: str
+) -> Checkpoint:
     return Checkpoint(
         generation=state.generation,
         next_id=state.next_id,
         population=state.population,
-        problem_state=problem.state_dict(),
+        problem_state=problem_state,
         config=config.to_dict(),
-        meta={"git_commit": git_commit(), "seed": config.seed},
+        meta={"git_commit": commit, "seed": config.seed},
     )
 
 
@@ -241,13 +240,18 @@ def train(
     problem = make_problem(config.problem, **(problem_runtime or {}))
     try:
         _validate_goals(config, problem)
+        commit = git_commit()  # once per run: it starts a subprocess
+        folder = run_dir / "checkpoints"
         if resume:
             state = _resume_state(run_dir, config, problem)
         else:
             state = initial_state(config, problem)
             create_run_dir(run_dir, config)
-            save_checkpoint(run_dir / "checkpoints", _checkpoint(state, config, problem))
-        last: list[Metrics] = []
+            save_checkpoint(folder, _checkpoint(state, config, problem.state_dict(), commit))
+        # The newest finished generation, with the problem state that belongs to it: an
+        # interrupt may land after evaluate() has already updated the problem (its observation
+        # statistics) for a generation whose selection never finished.
+        latest: dict[str, Any] = {"state": state, "problem": problem.state_dict(), "row": None}
 
         metrics_file = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
         timing_file = (run_dir / "timing.jsonl").open("a", encoding="utf-8")
@@ -264,35 +268,31 @@ def train(
             }
             timing_file.write(json.dumps(timing) + "\n")
             timing_file.flush()
+            problem_state = problem.state_dict()
             every = config.checkpoint_every
             if new_state.generation % every == 0 or new_state.generation >= config.generations:
                 save_checkpoint(
-                    run_dir / "checkpoints",
-                    _checkpoint(new_state, config, problem),
+                    folder,
+                    _checkpoint(new_state, config, problem_state, commit),
                     keep=config.keep_checkpoints,
                 )
-            holder[0] = new_state
-            last[:] = [metrics]
+            latest.update(state=new_state, problem=problem_state, row=metrics)
             if progress is not None:
                 progress(new_state, metrics, seconds)
 
-        holder = [state]
         try:
             with _interrupts_as_exceptions():
                 state = evolve(state, config, problem, [record])
         except KeyboardInterrupt:
             save_checkpoint(
-                run_dir / "checkpoints",
-                _checkpoint(holder[0], config, problem),
+                folder,
+                _checkpoint(latest["state"], config, latest["problem"], commit),
                 keep=config.keep_checkpoints,
             )
-            raise RunInterrupted(run_dir, holder[0].generation) from None
+            raise RunInterrupted(run_dir, latest["state"].generation) from None
         finally:
             metrics_file.close()
             timing_file.close()
-        return TrainResult(run_dir, state, last[0] if last else None)
+        return TrainResult(run_dir, state, latest["row"])
     finally:
         problem.close()
-
-
-__all__ += ["ConfigError", "read_metrics"]

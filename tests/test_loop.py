@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 
 from pbml_control.config import RunConfig
 from pbml_control.genome import ModuleLayout
@@ -104,3 +105,46 @@ def test_resume_after_crash_drops_rows_past_the_checkpoint(tmp_path, square_conf
         handle.write('{"generation": 13, "fitness_mean": 99}\n{"generation": 14, "fitn')
     train(run, square_config, resume=True)
     assert read_metrics(run) == read_metrics(tmp_path / "full")
+
+
+INTERRUPT_AT: list[int] = []  # evaluation count at which CountingProblem raises, once
+
+
+class CountingProblem(NaNProblem):
+    """A problem with state (evaluations so far) that is updated inside evaluate()."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def evaluate(self, params, goal, seed, generation):
+        self.count += 1
+        if INTERRUPT_AT and self.count == INTERRUPT_AT[0]:
+            INTERRUPT_AT.clear()
+            raise KeyboardInterrupt  # after the state changed: Ctrl-C mid-generation
+        return Evaluation(-np.abs(params).sum(axis=1), {"evaluations_total": self.count})
+
+    def state_dict(self):
+        return {"count": np.array(self.count)}
+
+    def load_state_dict(self, state):
+        self.count = int(state["count"])
+
+
+def make_counting() -> CountingProblem:
+    return CountingProblem()
+
+
+def test_interrupt_after_the_problem_changed_resumes_exactly(tmp_path, monkeypatch, square_config):
+    """The interrupt checkpoint holds the problem state of its own generation, not a later one."""
+    from pbml_control.config import ProblemConfig
+    from pbml_control.registry import PROBLEMS
+    from pbml_control.runner import RunInterrupted
+
+    monkeypatch.setitem(PROBLEMS, "counting", f"{__name__}:make_counting")
+    config = dataclasses.replace(square_config, problem=ProblemConfig("counting", {}))
+    train(tmp_path / "full", config)
+    INTERRUPT_AT[:] = [8]
+    with pytest.raises(RunInterrupted):
+        train(tmp_path / "split", config)
+    train(tmp_path / "split", config, resume=True)
+    assert read_metrics(tmp_path / "split") == read_metrics(tmp_path / "full")
