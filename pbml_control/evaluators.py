@@ -27,8 +27,6 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, Protocol
 
-import numpy as np
-
 __all__ = ["Backend", "LocalBackend", "ProcessBackend", "RayBackend", "WorkerLostError"]
 
 _STATE: dict[str, Any] = {}
@@ -149,7 +147,6 @@ class RayBackend:
     ``address=None`` starts a private local Ray with ``num_cpus=workers`` (shut down on
     ``close``); an address such as ``"ray://head:10001"`` or ``"auto"`` joins a running cluster.
     If Ray is already initialised in this process (a notebook, a test), that session is used.
-    Arrays shared by several jobs (the population's parameters) go to the object store once.
     """
 
     def __init__(
@@ -178,33 +175,12 @@ class RayBackend:
         actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=max_retries)(_RayWorker)
         self._actors = [actor.remote(setup, setup_args) for _ in range(workers)]
 
-    def _share(self, jobs: Sequence[tuple]) -> list[tuple]:
-        """Replace arrays that several jobs hold by one object-store reference each."""
-        seen: dict[int, int] = {}
-        for job in jobs:
-            for arg in job:
-                if isinstance(arg, np.ndarray):
-                    seen[id(arg)] = seen.get(id(arg), 0) + 1
-        refs = {}
-        shared = []
-        for job in jobs:
-            args = []
-            for arg in job:
-                if isinstance(arg, np.ndarray) and seen[id(arg)] > 1:
-                    if id(arg) not in refs:
-                        refs[id(arg)] = self._ray.put(arg)
-                    arg = refs[id(arg)]
-                args.append(arg)
-            shared.append(tuple(args))
-        return shared
-
     def run(self, jobs: Sequence[tuple]) -> list[Any]:
         from ray.exceptions import RayActorError
 
-        futures = [
-            self._actors[i % self.workers].run.remote(*job)
-            for i, job in enumerate(self._share(jobs))
-        ]
+        # Each job carries only its own members' parameters (mujoco_problem.py), so nothing
+        # is worth sharing through the object store.
+        futures = [self._actors[i % self.workers].run.remote(*job) for i, job in enumerate(jobs)]
         try:
             return self._ray.get(futures)
         except RayActorError as exc:

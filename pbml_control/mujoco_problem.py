@@ -119,15 +119,22 @@ class _Rollouts:
         )
         s, d = len(member_index), self.task.obs_dim
         count, total, total_sq = np.zeros(s), np.zeros((s, d)), np.zeros((s, d))
+        masked = np.empty((s, d))
 
         def accumulate(obs: np.ndarray, active: np.ndarray) -> None:
-            live = active[:, None]
+            """Per-simulation sums of live observations (finished ones repeat their last)."""
+            np.multiply(obs, active[:, None], out=masked)
             count[active] += 1.0
-            total[:] += np.where(live, obs, 0.0)
-            total_sq[:] += np.where(live, obs * obs, 0.0)
+            total[:] += masked
+            total_sq[:] += masked * masked
 
         returns, lengths, unstable = rollout_batch(
-            self.task, self.model, goal, seeds, policy.act, on_obs=accumulate
+            self.task,
+            self.model,
+            goal,
+            seeds,
+            policy.act,
+            on_obs=accumulate if normalizer_state is not None else None,
         )
         return ChunkResult(returns, lengths, unstable, count, total, total_sq)
 
@@ -171,7 +178,12 @@ class MujocoProblem:
         seeds = np.tile(np.asarray(episode_seeds(seed, generation, e)), n)
         norm = self.normalizer.state_dict() if self.config.obs_normalization else None
         chunks = np.array_split(np.arange(n * e), min(self.config.workers, n * e))
-        jobs = [(params, member_index[c], seeds[c], goal, norm) for c in chunks if len(c)]
+        jobs = []
+        for c in chunks:
+            if len(c):  # a chunk's simulations belong to a contiguous range of members
+                first, last = member_index[c[0]], member_index[c[-1]]
+                members = params[first : last + 1]
+                jobs.append((members, member_index[c] - first, seeds[c], goal, norm))
         results = self._ensure_backend().run(jobs)
         merged = {
             name: np.concatenate([getattr(r, name) for r in results])
