@@ -113,7 +113,7 @@ def rollout_batch(
         lengths[bad_action] += 1
         active &= ~bad_action
         ids = np.flatnonzero(active)
-        step_reward = np.full(n, np.nan)
+        step_reward = np.full(n, np.nan) if trace is not None else None
         if ids.size:
             # All running (the common case): slices and views instead of fancy-index copies.
             everyone = ids.size == n
@@ -139,12 +139,13 @@ def rollout_batch(
             ok = ids[~broken]
             returns[ok] += reward[~broken]
             obs[ok] = new_obs[~broken]
-            step_reward[ok] = reward[~broken]
+            if step_reward is not None:
+                step_reward[ok] = reward[~broken]
             lengths[ids] += 1
             unstable[ids[broken]] = True
             active[ids[broken]] = False
             active[ids[~broken & term]] = False
-        if trace is not None:
+        if step_reward is not None:
             trace["action"].append(np.where(np.isnan(step_reward)[:, None], np.nan, action))
             trace["reward"].append(step_reward)
             trace["obs"].append(np.where(np.isnan(step_reward)[:, None], np.nan, obs))
