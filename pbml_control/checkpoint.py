@@ -27,6 +27,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Checkpoint",
     "CheckpointError",
+    "find_checkpoint",
     "latest_checkpoint",
     "load_checkpoint",
     "save_checkpoint",
@@ -144,6 +145,19 @@ def load_checkpoint(json_path: str | Path) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError, zipfile.BadZipFile, OSError) as exc:
         raise CheckpointError(f"checkpoint {json_path.name} is unreadable: {exc}") from None
+
+
+def find_checkpoint(path: str | Path) -> Path | None:
+    """The record a path names: a ``gen_*.json``/``.npz`` file itself, or the newest in a run
+    folder or its ``checkpoints/`` folder; None when there is none."""
+    path = Path(path)
+    if path.is_file():
+        return path.with_suffix(".json")
+    for folder in (path / "checkpoints", path):
+        found = latest_checkpoint(folder)
+        if found is not None:
+            return found
+    return None
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:

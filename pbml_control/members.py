@@ -55,18 +55,15 @@ class RunSource:
 
 def resolve_checkpoint(path: str | Path) -> Path:
     """A run folder, its ``checkpoints/`` folder or a ``gen_*.json``/``.npz`` -> the record."""
-    from pbml_control.checkpoint import latest_checkpoint
+    from pbml_control.checkpoint import find_checkpoint
 
     path = Path(path)
-    if path.is_file():
-        return path.with_suffix(".json")
-    if path.is_dir():
-        for folder in (path / "checkpoints", path):
-            found = latest_checkpoint(folder)
-            if found is not None:
-                return found
+    if not path.exists():
+        raise MemberError(f"no such run folder or checkpoint: {path}")
+    found = find_checkpoint(path)
+    if found is None:
         raise MemberError(f"no checkpoint in {path} (expected {path / 'checkpoints'}/gen_*.json)")
-    raise MemberError(f"no such run folder or checkpoint: {path}")
+    return found
 
 
 def load_source(path: str | Path) -> RunSource:

@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.checkpoint import Checkpoint, CheckpointError, latest_checkpoint, load_checkpoint
+from pbml_control.checkpoint import Checkpoint, CheckpointError, find_checkpoint, load_checkpoint
 from pbml_control.config import ConfigError, ProblemConfig, RunConfig, apply_overrides
 from pbml_control.loop import EvolutionState, Metrics, evolve, initial_state
 from pbml_control.problem import Problem
@@ -135,15 +135,12 @@ def load_source(spec: str) -> SourceRun:
     elif not label or label == FRESH:
         raise ConfigError(f"bad source {spec!r}: the label must be non-empty and not {FRESH!r}")
     path = Path(raw)
-    if path.is_file():
-        ckpt_path, run_dir = path, path.parent.parent
-    elif path.is_dir():
-        found = latest_checkpoint(path / "checkpoints")
-        if found is None:
-            raise ConfigError(f"source run {path} has no checkpoint (checkpoints/gen_*.json)")
-        ckpt_path, run_dir = found, path
-    else:
+    if not path.exists():
         raise ConfigError(f"source run not found: {path}")
+    ckpt_path = find_checkpoint(path)
+    if ckpt_path is None:
+        raise ConfigError(f"source run {path} has no checkpoint (checkpoints/gen_*.json)")
+    run_dir = ckpt_path.parent.parent
     ckpt = load_checkpoint(ckpt_path)
     config = RunConfig.from_dict(ckpt.config)
     return SourceRun(
