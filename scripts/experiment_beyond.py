@@ -27,9 +27,7 @@ seed*: operator arm minus PBML alone, mean and 95% Student-t interval. An operat
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import itertools
 import json
 import math
 import multiprocessing
@@ -38,7 +36,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 # experiment_transfer and reproduce_paper are sibling scripts we reuse (scripts/ is on
 # sys.path when a script there runs, and spawned workers inherit it).
@@ -49,6 +47,7 @@ import reproduce_paper as rp
 from pbml_control.config import RunConfig
 from pbml_control.loop import EvolutionState
 from pbml_control.operators import OperatorsConfig
+from pbml_control.script_args import parse_dataclass_args
 from pbml_control.stats import compact_json, mean_ci
 from pbml_control.transfer import plan_transfer, run_plan
 from pbml_control.transfer_report import plot_transfer, transfer_table
@@ -144,41 +143,12 @@ QUICK = {
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """argparse built from the dataclass fields, their types and their docstrings (CleanRL)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    hints, docs = get_type_hints(Args), _field_docs()
-    for f in dataclasses.fields(Args):
-        flag, kind = f"--{f.name.replace('_', '-')}", hints[f.name]
-        if kind is bool:
-            parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=f.default, help=docs[f.name]
-            )
-        elif kind in (tuple[int, ...], tuple[str, ...]):
-            item = int if kind == tuple[int, ...] else str
-            parser.add_argument(flag, type=item, nargs="+", default=f.default, help=docs[f.name])
-        else:
-            parser.add_argument(flag, type=kind, default=f.default, help=docs[f.name])
-    ns = parser.parse_args(argv)
-    args = Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(ns).items()})
-    if args.quick:
-        args = dataclasses.replace(args, **QUICK)
+    """Flags from the Args fields, their types and the docstrings under them (CleanRL)."""
+    args, parser = parse_dataclass_args(Args, argv, __doc__ or "", QUICK)
     unknown = set(args.arms) - set(ARM_OPERATORS)
     if unknown or "pbml" not in args.arms:
         parser.error(f"--arms must include pbml and come from {', '.join(ARM_OPERATORS)}")
     return args
-
-
-def _field_docs() -> dict[str, str]:
-    """The string under each Args field, shown by --help."""
-    import ast
-    import inspect
-
-    body = ast.parse(inspect.getsource(Args)).body[0].body  # type: ignore[attr-defined]
-    return {
-        node.target.id: str(nxt.value.value)  # type: ignore[union-attr]
-        for node, nxt in itertools.pairwise(body)
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)
-    }
 
 
 # ----------------------------------------------------------------------------------------------

@@ -24,11 +24,7 @@ Definitions (ours):
 
 from __future__ import annotations
 
-import argparse
-import ast
 import dataclasses
-import inspect
-import itertools
 import json
 import math
 import multiprocessing
@@ -36,12 +32,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import numpy as np
 
 from pbml_control.config import RunConfig
 from pbml_control.runner import read_metrics, train
+from pbml_control.script_args import parse_dataclass_args
+from pbml_control.stats import t975
 
 # ----------------------------------------------------------------------------------------------
 # Arguments
@@ -104,34 +102,9 @@ QUICK = {
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """argparse built from the dataclass fields, their types and their docstrings."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    hints = get_type_hints(Args)
-    docs = _field_docs()
-    for f in dataclasses.fields(Args):
-        flag, kind, default = f"--{f.name.replace('_', '-')}", hints[f.name], f.default
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-        elif kind in (tuple[int, ...], tuple[str, ...]):
-            item = int if kind == tuple[int, ...] else str
-            parser.add_argument(flag, type=item, nargs="+", default=default, help=docs[f.name])
-        else:
-            parser.add_argument(flag, type=kind, default=default, help=docs[f.name])
-    ns = parser.parse_args(argv)
-    args = Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(ns).items()})
-    if args.quick:
-        args = dataclasses.replace(args, **QUICK)
+    """Flags from the Args fields, their types and the docstrings under them (CleanRL)."""
+    args, _ = parse_dataclass_args(Args, argv, __doc__ or "", QUICK)
     return args
-
-
-def _field_docs() -> dict[str, str]:
-    """The string under each Args field, shown by --help (the CleanRL convention)."""
-    body = ast.parse(inspect.getsource(Args)).body[0].body  # type: ignore[attr-defined]
-    docs: dict[str, str] = {}
-    for node, nxt in itertools.pairwise(body):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr):
-            docs[node.target.id] = str(nxt.value.value)  # type: ignore[union-attr,attr-defined]
-    return docs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -232,9 +205,6 @@ def run_all(args: Args) -> dict[str, list[dict[str, Any]]]:
 # Statistics
 # ----------------------------------------------------------------------------------------------
 
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086)  # fmt: skip
-
 
 def mean_ci(values: Sequence[float]) -> dict[str, Any]:
     """Mean and 95% Student-t interval over seeds (no scipy in the venv)."""
@@ -242,8 +212,7 @@ def mean_ci(values: Sequence[float]) -> dict[str, Any]:
     mean = float(v.mean())
     if len(v) < 2:
         return {"mean": mean, "lo": math.nan, "hi": math.nan, "per_seed": v.tolist()}
-    t = _T975[min(len(v) - 2, len(_T975) - 1)]
-    half = t * float(v.std(ddof=1)) / math.sqrt(len(v))
+    half = t975(len(v) - 1) * float(v.std(ddof=1)) / math.sqrt(len(v))
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "per_seed": v.tolist()}
 
 

@@ -24,18 +24,17 @@ on a 2-core budget. Read top to bottom: arguments, source runs, transfer, compar
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import itertools
 import json
 import multiprocessing
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 from pbml_control.config import RunConfig
+from pbml_control.script_args import parse_dataclass_args
 from pbml_control.stats import compact_json
 from pbml_control.transfer import TransferPlan, aggregate, mean_ci, plan_transfer, run_plan
 from pbml_control.transfer_report import plot_transfer, transfer_table
@@ -104,38 +103,11 @@ QUICK = {
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """argparse built from the dataclass fields, their types and their docstrings (CleanRL)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    hints, docs = get_type_hints(Args), _field_docs()
-    for f in dataclasses.fields(Args):
-        flag, kind = f"--{f.name.replace('_', '-')}", hints[f.name]
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
-        elif kind in (tuple[int, ...], tuple[str, ...]):
-            item = int if kind == tuple[int, ...] else str
-            parser.add_argument(flag, type=item, nargs="+", default=f.default, help=docs[f.name])
-        else:
-            parser.add_argument(flag, type=kind, default=f.default, help=docs[f.name])
-    ns = parser.parse_args(argv)
-    args = Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(ns).items()})
-    if args.quick:
-        args = dataclasses.replace(args, **QUICK)
+    """Flags from the Args fields, their types and the docstrings under them (CleanRL)."""
+    args, parser = parse_dataclass_args(Args, argv, __doc__ or "", QUICK)
     if "pbml" not in args.arms:
         parser.error("--arms must include pbml: it is the arm the question is about")
     return args
-
-
-def _field_docs() -> dict[str, str]:
-    """The string under each Args field, shown by --help."""
-    import ast
-    import inspect
-
-    body = ast.parse(inspect.getsource(Args)).body[0].body  # type: ignore[attr-defined]
-    return {
-        node.target.id: str(nxt.value.value)  # type: ignore[union-attr]
-        for node, nxt in itertools.pairwise(body)
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)
-    }
 
 
 # ----------------------------------------------------------------------------------------------

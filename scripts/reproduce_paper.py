@@ -27,9 +27,7 @@ Definitions (ours; the paper's exact ones are unknown):
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import itertools
 import json
 import math
 import multiprocessing
@@ -38,13 +36,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import numpy as np
 
 from pbml_control.config import RunConfig
 from pbml_control.loop import EvolutionState, evolve, initial_state
 from pbml_control.registry import make_problem
+from pbml_control.script_args import parse_dataclass_args
 from pbml_control.selection import SCHEMES
 from pbml_control.stats import compact_json, mean_ci
 
@@ -122,39 +121,9 @@ SWEEP: tuple[tuple[str, dict[str, Any]], ...] = (
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """argparse built from the dataclass fields, their types and their docstrings."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    hints = get_type_hints(Args)
-    docs = _field_docs()
-    for f in dataclasses.fields(Args):
-        flag, kind, default = f"--{f.name.replace('_', '-')}", hints[f.name], f.default
-        if kind is bool:
-            parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=default, help=docs[f.name]
-            )
-        elif kind == tuple[float, ...]:
-            parser.add_argument(flag, type=float, nargs="+", default=default, help=docs[f.name])
-        else:
-            parser.add_argument(flag, type=kind, default=default, help=docs[f.name])
-    ns = parser.parse_args(argv)
-    args = Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(ns).items()})
-    if args.quick:
-        args = dataclasses.replace(args, **QUICK)
+    """Flags from the Args fields, their types and the docstrings under them (CleanRL)."""
+    args, _ = parse_dataclass_args(Args, argv, __doc__ or "", QUICK)
     return args
-
-
-def _field_docs() -> dict[str, str]:
-    """The string under each Args field, shown by --help (the CleanRL convention)."""
-    import ast
-    import inspect
-
-    tree = ast.parse(inspect.getsource(Args))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs: dict[str, str] = {}
-    for node, nxt in itertools.pairwise(body):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr):
-            docs[node.target.id] = str(nxt.value.value)  # type: ignore[union-attr]
-    return docs
 
 
 # ----------------------------------------------------------------------------------------------
