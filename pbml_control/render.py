@@ -267,17 +267,11 @@ class _Rollout:
         self.episode_return = 0.0
         self.info: dict[str, Any] = {}
 
-    def _observe(self) -> np.ndarray:
-        """Re-observe after a goal switch, with the task spec's own ``observe``."""
-        data = self.env.data
-        fields = {name: getattr(data, name)[None].copy() for name in self.task.fields}
-        return self.task.observe(fields["qpos"], fields["qvel"], fields, self.env.goal)[0]
-
     def step(self, t: int) -> None:
         goal = self.panel.goal_at(t)
         if not np.array_equal(goal, self.env.goal):
             self.env.set_goal(goal)
-            self.obs = self._observe()  # the policy sees the new goal at once
+            self.obs = self.env._get_obs()  # the policy sees the new goal at once
         action = self.policy.act(self.obs[None])[0]
         self.obs, reward, terminated, _, self.info = self.env.step(action)
         self.episode_return += float(reward)
