@@ -64,7 +64,7 @@ def _default_run_dir(config: RunConfig, config_path: str) -> Path:
 
 
 def _stored_config(run_dir: Path, overrides: list[str]) -> RunConfig:
-    """The run's own config with ``--set`` overrides (used by ``--resume`` without CONFIG)."""
+    """The run's own config with ``--set`` overrides (``--resume`` without CONFIG)."""
     path = run_dir / "config.json"
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
@@ -73,13 +73,6 @@ def _stored_config(run_dir: Path, overrides: list[str]) -> RunConfig:
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"cannot resume: {path} is corrupt") from None
     return RunConfig.from_dict(apply_overrides(stored, overrides))
-
-
-def _stored_generations(run_dir: Path) -> int | None:
-    try:
-        return int(json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["generations"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,11 +97,10 @@ def run(args: argparse.Namespace) -> int:
     config = None
     if args.config is not None:
         config = load_config(args.config, args.overrides)
-    elif args.overrides:
+    else:
         config = _stored_config(args.resume, args.overrides)
     run_dir = args.resume or args.out or _default_run_dir(config, args.config)
-    total = config.generations if config else _stored_generations(run_dir)
-    bar = None if args.quiet else ProgressBar(total)
+    bar = None if args.quiet else ProgressBar(config.generations)
     try:
         result = train(
             run_dir,
