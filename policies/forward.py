@@ -3,7 +3,7 @@
 Called once per environment step for every sim, so the per-step cost is kept to one
 ``np.matmul`` of ``(S, 1, fan_in) x (S, fan_in, fan_out)`` per layer into preallocated buffers,
 plus in-place bias and activation. Measured on 2 CPU cores (float64, obs 27, hidden (64, 64);
-``python -m pbml_control.policies.bench`` reproduces it), ``np.matmul`` beat ``np.einsum`` by
+``python scripts/bench_policy.py`` reproduces it), ``np.matmul`` beat ``np.einsum`` by
 10-45% and a broadcast multiply-sum by 2-5x at every N in {1, 16, 64, 256}.
 At large N the step is bound by reading the weights from memory; ``dtype=np.float32`` halves
 that traffic and runs about 2x faster at N >= 64, at the price of ~1e-6 differences in actions.

@@ -1,4 +1,4 @@
-"""Per-step cost of the batched forward pass: ``python -m pbml_control.policies.bench``.
+"""Per-step cost of the batched forward pass: ``python scripts/bench_policy.py``.
 
 Compares the shipped :class:`PopulationPolicy` (``np.matmul`` into preallocated buffers) with an
 ``np.einsum`` version of the same network, in float64 and float32.
@@ -11,8 +11,7 @@ import time
 
 import numpy as np
 
-from .forward import PopulationPolicy
-from .spec import PolicySpec
+from pbml_control.policies import PolicySpec, PopulationPolicy
 
 
 def _time(fn, min_seconds: float) -> float:
