@@ -48,10 +48,6 @@ class Variant:
             if f.name == "gravity_scale" and not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"gravity_scale must be finite and >= 0, got {value!r}")
 
-    def is_identity(self) -> bool:
-        """True when the variant leaves the base model untouched."""
-        return self == Variant()
-
 
 #: Named transfer variants, registered as `PBML/<Task>-<Name>-v0`.
 NAMED_VARIANTS: dict[str, Variant] = {

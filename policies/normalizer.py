@@ -79,14 +79,6 @@ class ObsStats:
         m2 = self.m2 + other.m2 + np.square(delta) * (self.count * other.count / n)
         return ObsStats(n, mean, m2)
 
-    @staticmethod
-    def merge_all(stats: list[ObsStats], obs_dim: int) -> ObsStats:
-        """Fold ``stats`` left to right (pass them in worker or sim order, not arrival order)."""
-        out = ObsStats.empty(obs_dim)
-        for s in stats:
-            out = out.merge(s)
-        return out
-
     @property
     def var(self) -> np.ndarray:
         return self.m2 / self.count if self.count >= 2 else np.ones_like(self.m2)
