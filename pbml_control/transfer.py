@@ -377,10 +377,9 @@ def _check_layouts_and_draw_goals(
 ) -> dict[int, RunConfig]:
     """Build the target once: unknown tasks and layout mismatches fail here, before any run.
 
-    The goals are drawn here, from a stream of their own, and written into each seed's config.
-    The schedule's own stream, keyed by (seed, epoch), is the one a source run of the same
-    seed used: a static source would then have trained on the train goal that maps to the
-    transfer goal (same sign, same relative position), which favours it.
+    The goals are drawn here, from a stream of their own, and written into each seed's config
+    (so transfer.json names them). With ``--goals train`` the schedule's own stream would be
+    the one a source run of the same seed trained on, which would favour a static source.
     """
     first = next(iter(configs.values()))
     problem = make_problem(first.problem)
