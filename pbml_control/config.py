@@ -47,6 +47,9 @@ class RunConfig:
     population_size: int = 64
     checkpoint_every: int = 10  # generations between checkpoints (and at the end)
     keep_checkpoints: int = 3
+    # Stop after the generation that brings the run's env steps to this budget (0: no budget);
+    # robot experiments compare schemes at equal env steps, whatever each generation costs.
+    max_env_steps: int = 0
     problem: ProblemConfig = field(default_factory=ProblemConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     mutation: MutationConfig = field(default_factory=MutationConfig)
@@ -64,6 +67,8 @@ class RunConfig:
             raise ValueError(f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.max_env_steps < 0:
+            raise ValueError(f"max_env_steps must be >= 0, got {self.max_env_steps}")
 
     @property
     def effective_mutation(self) -> MutationConfig:

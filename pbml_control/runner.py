@@ -45,6 +45,7 @@ __all__ = ["RunError", "RunInterrupted", "TrainResult", "read_metrics", "train"]
 RESUMABLE_KEYS = frozenset(
     {
         "generations",
+        "max_env_steps",
         "problem.params.workers",
         "problem.params.backend",
         "problem.params.ray_address",
