@@ -4,7 +4,7 @@ A population is stored as one matrix of flat parameter vectors (one row per memb
 :class:`ModuleLayout` that says which columns belong to which module. This keeps mutation and
 the batched policy forward pass vectorised, and makes a genome file a few plain arrays.
 
-Mutation parameters per member and module (PBML.md, "The genome"):
+Mutation parameters per member and module (docs/method.md, "Genome"):
 - ``log_sigma``: log of the Gaussian mutation radius sigma_m;
 - ``logit_p``: logit of the probability p_m that the module mutates at all (used only when the
   mutation config enables it; otherwise every module mutates every time).
@@ -12,6 +12,7 @@ Mutation parameters per member and module (PBML.md, "The genome"):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -135,6 +136,10 @@ class Population:
     parent_ids: np.ndarray  # (N,) int64, -1 for the founders
     birth_generation: np.ndarray  # (N,) int64
     protected_until: np.ndarray  # (N,) int64: a fatal pass protects a member until then
+    # Fitness memory under the current goal (``selection.survivor_fitness``): the mean of the
+    # member's evaluations since the goal last moved, and how many there were (0: none yet).
+    fitness: np.ndarray | None = None  # (N,) float64, NaN where never evaluated
+    evaluations: np.ndarray | None = None  # (N,) int64
     fields: tuple[str, ...] = field(
         default=(
             "params",
@@ -144,12 +149,18 @@ class Population:
             "parent_ids",
             "birth_generation",
             "protected_until",
+            "fitness",
+            "evaluations",
         ),
         repr=False,
     )
 
     def __post_init__(self) -> None:
         n = self.params.shape[0]
+        if self.fitness is None:
+            object.__setattr__(self, "fitness", np.full(n, np.nan))
+        if self.evaluations is None:
+            object.__setattr__(self, "evaluations", np.zeros(n, dtype=np.int64))
         if self.params.shape != (n, self.layout.num_params):
             raise ValueError(
                 f"population: params have shape {self.params.shape}, "
@@ -159,7 +170,7 @@ class Population:
         for name in ("log_sigma", "logit_p"):
             if getattr(self, name).shape != (n, m):
                 raise ValueError(f"population: {name} has shape {getattr(self, name).shape}")
-        for name in ("ids", "parent_ids", "birth_generation", "protected_until"):
+        for name in self.fields[3:]:
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"population: {name} has shape {getattr(self, name).shape}")
 
@@ -189,13 +200,20 @@ class Population:
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in self.fields}
 
+    def forget_fitness(self) -> Population:
+        """The same members with no fitness memory (the goal moved, or a transfer began)."""
+        return dataclasses.replace(self, fitness=None, evaluations=None)
+
     @classmethod
     def from_arrays(cls, layout: ModuleLayout, arrays: dict[str, np.ndarray]) -> Population:
+        """Inverse of :meth:`arrays`; files written before the fitness memory existed load
+        with an empty memory."""
+        optional = {"fitness", "evaluations"}
         return cls(
             layout,
-            *(
-                np.asarray(arrays[name])
+            **{
+                name: None if name in optional and name not in arrays else np.asarray(arrays[name])
                 for name in cls.__dataclass_fields__
                 if name not in ("layout", "fields")
-            ),
+            },
         )

@@ -173,6 +173,36 @@ def generation_metrics(
     return row
 
 
+def evaluate_population(
+    state: EvolutionState, config: RunConfig, problem: Problem, goal: np.ndarray
+) -> tuple[Population, dict[str, float]]:
+    """The population with this generation's fitness in its memory, and the problem's counters.
+
+    Which members run, and how their returns fold into the memory, is
+    ``selection.survivor_fitness``; with ``reevaluate`` the memory is just this generation's.
+    """
+    pop, mode = state.population, config.selection.survivor_fitness
+    run = np.flatnonzero(pop.evaluations == 0) if mode == "keep" else np.arange(len(pop))
+    if run.size == 0:
+        return pop, {"evaluated": 0}
+    evaluation = problem.evaluate(pop.params[run], goal, config.seed, state.generation)
+    returns = np.asarray(evaluation.fitness, dtype=np.float64)
+    if returns.shape != run.shape:
+        raise ValueError(f"problem returned fitness of shape {returns.shape}")
+    fitness, count = pop.fitness.copy(), pop.evaluations.copy()
+    if mode == "average":
+        old = np.where(count[run] > 0, fitness[run], 0.0)
+        # non-finite returns stay non-finite (ranked last); finite ones average
+        fitness[run] = (old * count[run] + returns) / (count[run] + 1)
+    else:
+        fitness[run] = returns
+    count[run] += 1
+    info = dict(evaluation.info)
+    if mode != "reevaluate":
+        info["evaluated"] = int(run.size)
+    return dataclasses.replace(pop, fitness=fitness, evaluations=count), info
+
+
 def step(
     state: EvolutionState, config: RunConfig, problem: Problem, schedule: GoalSchedule
 ) -> tuple[EvolutionState, Metrics, float]:
@@ -181,22 +211,21 @@ def step(
     Returns the new state, the metrics row and the seconds spent evaluating.
     """
     goal = schedule.goal(state.generation)
+    if schedule.is_shift(state.generation):
+        state = dataclasses.replace(state, population=state.population.forget_fitness())
     started = time.perf_counter()
-    evaluation = problem.evaluate(state.population.params, goal, config.seed, state.generation)
+    population, info = evaluate_population(state, config, problem, goal)
     eval_seconds = time.perf_counter() - started
-    fitness = np.asarray(evaluation.fitness, dtype=np.float64)
-    if fitness.shape != (len(state.population),):
-        raise ValueError(f"problem returned fitness of shape {fitness.shape}")
+    fitness = population.fitness
     result = select(fitness, config.selection, generator(config.seed, "select", state.generation))
+    state = dataclasses.replace(state, population=population)
     survivor_index, parents, protection = apply_fatal_passes(state, result, config)
-    info = {**evaluation.info, "fatal_passes": len(result.parents) - len(parents)}
+    info = {**info, "fatal_passes": len(result.parents) - len(parents)}
     metrics = generation_metrics(state, fitness, goal, schedule, info, offspring=len(parents))
     rank_of = np.empty(len(fitness), dtype=np.int64)
     rank_of[result.order] = np.arange(len(fitness))
-    children = make_offspring(state.population, parents, state, config, rank_of[parents])
-    survivors = dataclasses.replace(state.population, protected_until=protection).take(
-        survivor_index
-    )
+    children = make_offspring(population, parents, state, config, rank_of[parents])
+    survivors = dataclasses.replace(population, protected_until=protection).take(survivor_index)
     next_state = EvolutionState(
         generation=state.generation + 1,
         next_id=state.next_id + len(parents),
@@ -214,8 +243,16 @@ def evolve(
     """Run until ``config.generations``; callbacks see each new state and its metrics."""
     schedule = GoalSchedule(config.schedule, problem.sample_goal, config.seed)
     callbacks = list(callbacks)
-    while state.generation < config.generations:
+    while state.generation < config.generations and not budget_spent(config, problem):
         state, metrics, seconds = step(state, config, problem, schedule)
         for callback in callbacks:
             callback(state, metrics, seconds)
     return state
+
+
+def budget_spent(config: RunConfig, problem: Problem) -> bool:
+    """Whether ``max_env_steps`` is set and the problem's env-step counter has reached it."""
+    if config.max_env_steps <= 0:
+        return False
+    spent = problem.state_dict().get("env_steps_total")
+    return spent is not None and int(spent) >= config.max_env_steps

@@ -1,6 +1,6 @@
 """Mutation operators: log-normal self-adaptation and per-module Gaussian perturbation.
 
-Equations (PBML.md, "The genome"; Schwefel-style self-adaptation):
+Equations (docs/method.md, "Mutation"; Schwefel-style self-adaptation):
 
     log_sigma' = clip(log_sigma + tau * N(0, 1), log_sigma_min, log_sigma_max)
     logit_p'   = clip(logit_p   + tau_p * N(0, 1), -logit_max, logit_max)

@@ -7,7 +7,7 @@ position i = 0 is the best member, NaN and +-inf fitness rank last, ties are bro
 
 With q_i = i / (N - 1) the normalised rank (0 best, 1 worst):
 
-- ``pbml`` (PBML.md, "Selection"): overlapping generations. Member i dies with probability
+- ``pbml`` (docs/method.md, "Selection"): overlapping generations. Member i dies with probability
       d_i = min(1, D * (beta + 1) * q_i ** beta),
   so the expected share of deaths is D (the mean of q**beta is 1/(beta+1)) and the best never
   dies. With ``offspring_count = K`` set, exactly K members die instead, drawn without
@@ -29,9 +29,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SCHEMES", "SelectionConfig", "SelectionResult", "rank_order", "select"]
+__all__ = [
+    "SCHEMES",
+    "SURVIVOR_FITNESS",
+    "SelectionConfig",
+    "SelectionResult",
+    "rank_order",
+    "select",
+]
 
 SCHEMES = ("pbml", "fixed_mutation", "greedy", "truncation", "drift")
+#: What a survivor's fitness is (see docs/method.md, "Survivor fitness"):
+#: ``reevaluate`` - every member runs fresh episodes each generation and is ranked on them;
+#: ``keep`` - only members with no fitness under the current goal run (newborns, and everyone
+#: after a goal shift); survivors keep theirs, so a generation costs only its offspring;
+#: ``average`` - everyone runs each generation and is ranked on the mean of its returns since
+#: the goal last moved, so an elite kept on one lucky episode regresses to its true mean.
+SURVIVOR_FITNESS = ("reevaluate", "keep", "average")
 
 
 @dataclass(frozen=True)
@@ -42,8 +56,14 @@ class SelectionConfig:
     parent_pressure: float = 1.0  # alpha: rank weighting of parents
     offspring_count: int = 0  # 0: Bernoulli deaths; K > 0: exactly K deaths per generation
     truncation_fraction: float = 0.2
+    survivor_fitness: str = "reevaluate"
 
     def __post_init__(self) -> None:
+        if self.survivor_fitness not in SURVIVOR_FITNESS:
+            raise ValueError(
+                f"selection.survivor_fitness must be one of {SURVIVOR_FITNESS}, "
+                f"got {self.survivor_fitness!r}"
+            )
         if self.scheme not in SCHEMES:
             raise ValueError(f"selection.scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if not 0.0 < self.death_rate <= 1.0:

@@ -1,9 +1,9 @@
 """Transfer: move evolved populations to a new target and measure how fast they adapt.
 
-PBML.md asks whether genomes evolved on shifting goals adapt faster to something new than
-genomes evolved by a baseline or fresh random genomes. This module runs that comparison through
-the registry and the problem protocol only (no MuJoCo or torch import here), so it works for
-the toy worlds (``square`` -> ``hard_square``) and for every MuJoCo task alike.
+The paper (Frans & Witkowski, 2021) asks whether genomes evolved on shifting goals adapt
+faster to something new than genomes evolved by a baseline or fresh random genomes. This module
+runs that comparison through the registry and the problem protocol only (no MuJoCo or torch
+import here), so it works for the toy worlds (``square`` -> ``hard_square``) and for every MuJoCo task alike.
 
 Definitions (ours; the paper gives none):
 
@@ -186,7 +186,8 @@ def transfer_state(ckpt: Checkpoint, problem: Problem) -> EvolutionState:
         )
     problem.load_state_dict(ckpt.problem_state)
     population = dataclasses.replace(
-        ckpt.population, birth_generation=ckpt.population.birth_generation - ckpt.generation
+        ckpt.population.forget_fitness(),  # fitness under the source's goals says nothing here
+        birth_generation=ckpt.population.birth_generation - ckpt.generation,
     )
     return EvolutionState(generation=0, next_id=ckpt.next_id, population=population)
 

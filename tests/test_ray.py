@@ -59,7 +59,7 @@ def assert_same_run(a: Path, b: Path) -> None:
     assert rows_a == rows_b
     assert arrays_a.keys() == arrays_b.keys()
     for name in arrays_a:
-        assert np.array_equal(arrays_a[name], arrays_b[name]), name
+        assert np.array_equal(arrays_a[name], arrays_b[name], equal_nan=True), name
 
 
 def test_ray_equals_local_with_one_and_two_workers(tmp_path):

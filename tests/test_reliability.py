@@ -108,7 +108,8 @@ def test_signal_saves_checkpoint_and_resumed_run_equals_uninterrupted(
     assert read_metrics(out) == metrics
     final = load_checkpoint(latest_checkpoint(out / "checkpoints"))
     assert all(
-        np.array_equal(final.population.arrays()[k], v) for k, v in population.arrays().items()
+        np.array_equal(final.population.arrays()[k], v, equal_nan=True)
+        for k, v in population.arrays().items()
     )
 
 

@@ -1,0 +1,124 @@
+"""Survivor fitness (``selection.survivor_fitness``) and the env-step budget of a run."""
+
+import numpy as np
+
+from pbml_control.config import RunConfig
+from pbml_control.genome import ModuleLayout
+from pbml_control.loop import evolve, initial_state
+from pbml_control.problem import Evaluation
+
+
+class CountingProblem:
+    """Fitness = params[0] + a per-generation offset; counts rows evaluated as env steps."""
+
+    layout = ModuleLayout(("w",), ((2,),))
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, np.ndarray]] = []
+        self.env_steps_total = 0
+
+    def initial_params(self, rng):
+        return rng.standard_normal(2)
+
+    def sample_goal(self, rng, split="train"):
+        return rng.uniform(-1, 1, size=1)
+
+    def evaluate(self, params, goal, seed, generation):
+        self.calls.append((generation, params.copy()))
+        self.env_steps_total += 10 * len(params)
+        return Evaluation(params[:, 0] + generation, {"env_steps": 10 * len(params)})
+
+    def state_dict(self):
+        return {"env_steps_total": np.array(self.env_steps_total)}
+
+    def load_state_dict(self, state):
+        self.env_steps_total = int(state["env_steps_total"])
+
+    def close(self):
+        pass
+
+
+def config(mode: str, period: int = 100, **kw) -> RunConfig:
+    return RunConfig.from_dict(
+        {
+            "seed": 3,
+            "generations": 6,
+            "population_size": 16,
+            "selection": {"death_rate": 0.3, "survivor_fitness": mode},
+            "schedule": {"kind": "random", "period": period},
+            **kw,
+        }
+    )
+
+
+def run(cfg: RunConfig) -> tuple[CountingProblem, list, list]:
+    problem = CountingProblem()
+    states, rows = [], []
+    evolve(
+        initial_state(cfg, problem),
+        cfg,
+        problem,
+        [lambda s, m, t: (states.append(s), rows.append(m))],
+    )
+    return problem, states, rows
+
+
+def test_keep_evaluates_only_members_without_fitness():
+    """After generation 0, a generation runs exactly the previous generation's offspring."""
+    problem, _, rows = run(config("keep"))
+    sizes = [len(p) for _, p in problem.calls]
+    assert sizes[0] == 16
+    assert sizes[1:] == [r["offspring"] for r in rows[:-1]]
+    assert [r["evaluated"] for r in rows] == sizes
+
+
+def test_keep_survivors_hold_the_fitness_of_their_first_evaluation():
+    """A member keeps params[0] + its birth generation (when it first ran) for its life."""
+    _, states, _ = run(config("keep"))
+    final = states[-1].population
+    evaluated = final.evaluations > 0
+    assert evaluated.sum() >= 8 and final.evaluations.max() == 1
+    expected = final.params[evaluated, 0] + final.birth_generation[evaluated]
+    np.testing.assert_array_equal(final.fitness[evaluated], expected)
+
+
+def test_average_is_the_mean_of_every_evaluation_under_the_goal():
+    """Fitness of a survivor is params[0] + the mean generation it was evaluated in."""
+    _, states, _ = run(config("average"))
+    final = states[-1].population
+    evaluated = final.evaluations > 0
+    first = final.birth_generation[evaluated]
+    last = first + final.evaluations[evaluated] - 1
+    expected = final.params[evaluated, 0] + (first + last) / 2
+    np.testing.assert_allclose(final.fitness[evaluated], expected, rtol=0, atol=1e-12)
+
+
+def test_reevaluate_ranks_on_this_generation_only():
+    """The default: every member runs each generation and its fitness is that run's."""
+    problem, _, rows = run(config("reevaluate"))
+    assert all(len(p) == 16 for _, p in problem.calls)
+    assert "evaluated" not in rows[0]
+
+
+def test_goal_shift_forgets_fitness():
+    """With ``keep``, the first generation under a new goal evaluates everyone again."""
+    problem, _, rows = run(config("keep", period=3))
+    shifts = [r["generation"] for r in rows if r["goal_shift"]]
+    assert shifts == [3]
+    assert len(problem.calls[3][1]) == 16
+
+
+def test_max_env_steps_stops_the_run_at_the_budget():
+    """The run stops after the generation that reaches the budget, before ``generations``."""
+    cfg = config("reevaluate", generations=100, max_env_steps=16 * 10 * 4)
+    problem, _, rows = run(cfg)
+    assert len(rows) == 4
+    assert problem.env_steps_total == cfg.max_env_steps
+
+
+def test_modes_differ_only_in_what_selection_sees():
+    """Same seed: generation 0 is identical in every mode (same founders, same evaluation)."""
+    rows = {m: run(config(m))[2] for m in ("reevaluate", "keep", "average")}
+    first = [{k: v for k, v in r[0].items() if k != "evaluated"} for r in rows.values()]
+    assert first[0] == first[1] == first[2]
+    assert rows["keep"][3] != rows["reevaluate"][3]
