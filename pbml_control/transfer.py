@@ -3,7 +3,8 @@
 The paper (Frans & Witkowski, 2021) asks whether genomes evolved on shifting goals adapt
 faster to something new than genomes evolved by a baseline or fresh random genomes. This module
 runs that comparison through the registry and the problem protocol only (no MuJoCo or torch
-import here), so it works for the toy worlds (``square`` -> ``hard_square``) and for every MuJoCo task alike.
+import here), so it works for the toy worlds (``square`` -> ``hard_square``) and for every
+MuJoCo task alike.
 
 Definitions (ours; the paper gives none):
 
