@@ -81,7 +81,7 @@ class ProcessBackend:
         self._setup = (setup, setup_args)
         self.workers = workers
         self.max_retries = max_retries
-        self.restarts = 0  # pools rebuilt after a worker died (reported in metrics)
+        self.restarts = 0  # pools rebuilt after a worker died
         self._pool: ProcessPoolExecutor | None = None
 
     def _ensure_pool(self) -> ProcessPoolExecutor:

@@ -1,4 +1,4 @@
-"""A progress bar (tqdm) that shows generation, fitness, sigma and throughput."""
+"""A progress bar (tqdm) that shows generation, mean and best fitness, and env steps per second."""
 
 from __future__ import annotations
 

@@ -6,10 +6,12 @@ frozen while a generation is evaluated and updated between generations from stat
 rollout workers collect, so the result depends only on the order in which worker statistics
 are merged, never on timing.
 
-Workers send :class:`ObsStats` ``(count, mean, m2)`` rather than raw ``(sum, sumsq)``: merging
-with Chan et al.'s parallel formula avoids the cancellation in ``sumsq/n - mean**2`` when an
-observation's mean is large relative to its spread (positions, for instance).
-:meth:`ObsStats.from_sums` still accepts ``(count, sum, sumsq)`` from code that has only those.
+The MuJoCo evaluator's workers send raw per-simulation sums ``(count, sum, sumsq)``; the
+evaluator turns each simulation's into :class:`ObsStats` ``(count, mean, m2)`` with
+:meth:`ObsStats.from_sums` and folds them in, in simulation order, with Chan et al.'s pairwise
+merge (:meth:`ObsNormalizer.update`). Within one simulation, ``sumsq - sum * mean`` loses
+precision when an observation's mean is large relative to its spread (positions, for instance);
+:meth:`ObsStats.from_batch` computes ``m2`` directly where the raw observations are at hand.
 
 Normalisation follows Gymnasium's ``NormalizeObservation``:
 ``clip((obs - mean) / sqrt(var + eps), -clip, clip)`` with ``var`` the population variance.

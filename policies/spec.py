@@ -1,7 +1,7 @@
 """Policy spec: the shapes of an MLP policy and how its flat parameter vector is laid out.
 
 Each layer is ONE genome module holding its weight and bias together, because PBML mutates per
-module (PBML.md, "The genome": "a module is a layer"), so a layer's sigma covers both.
+module (one module per layer; docs/method.md, "Genome"), so a layer's sigma covers both.
 
 Module ``layer{i}`` / ``head`` has shape ``(fan_in + 1, fan_out)`` and is flattened row-major:
 rows ``0..fan_in-1`` are the weight ``W`` in the ``y = x @ W + b`` convention (so ``W`` is the

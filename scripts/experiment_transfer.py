@@ -1,6 +1,6 @@
 """Do PBML genomes evolved on shifting goals adapt to unseen goals faster than the baselines?
 
-The paper's robotic-control transfer question (Frans & Witkowski 2021; /work/shared/PBML.md)
+The paper's robotic-control transfer question (Frans & Witkowski 2021)
 on a 2-core budget. Read top to bottom: arguments, source runs, transfer, comparison, report.
 
     python scripts/experiment_transfer.py            # ~25 min on 2 cores; docs/results/transfer*
