@@ -34,7 +34,7 @@ from pbml_control.checkpoint import (
     save_checkpoint,
 )
 from pbml_control.config import ConfigError, RunConfig
-from pbml_control.loop import EvolutionState, Metrics, evolve, initial_state
+from pbml_control.loop import EvolutionState, Metrics, budget_spent, evolve, initial_state
 from pbml_control.problem import Problem
 from pbml_control.registry import make_problem
 
@@ -271,7 +271,8 @@ def train(
             timing_file.flush()
             problem_state = problem.state_dict()
             every = config.checkpoint_every
-            if new_state.generation % every == 0 or new_state.generation >= config.generations:
+            last = new_state.generation >= config.generations or budget_spent(config, problem)
+            if new_state.generation % every == 0 or last:
                 save_checkpoint(
                     folder,
                     _checkpoint(new_state, config, problem_state, commit),

@@ -122,3 +122,25 @@ def test_modes_differ_only_in_what_selection_sees():
     first = [{k: v for k, v in r[0].items() if k != "evaluated"} for r in rows.values()]
     assert first[0] == first[1] == first[2]
     assert rows["keep"][3] != rows["reevaluate"][3]
+
+
+def test_a_run_stopped_by_its_budget_checkpoints_its_last_generation(tmp_path):
+    """`pbml train` with max_env_steps ends on a checkpoint of the generation that spent it."""
+    from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
+    from pbml_control.runner import read_metrics, train
+
+    cfg = RunConfig.from_dict(
+        {
+            "seed": 1,
+            "generations": 50,
+            "population_size": 4,
+            "checkpoint_every": 10,
+            "max_env_steps": 4 * 20 * 2,
+            "problem": {"name": "mujoco", "task": "HalfCheetahVel", "hidden": [4],
+                        "max_episode_steps": 20},
+        }
+    )  # fmt: skip
+    train(tmp_path / "run", cfg)
+    rows = read_metrics(tmp_path / "run")
+    assert [r["env_steps_total"] for r in rows] == [80, 160]
+    assert load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints")).generation == 2

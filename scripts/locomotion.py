@@ -1,0 +1,277 @@
+"""Competent locomotion: which recipe makes evolved controllers run, at equal env steps.
+
+Read top to bottom: the arms (named config overrides on one recipe config), running each
+(arm, seed) as a `pbml train` run folder, the final evaluation, the report.
+
+    python scripts/locomotion.py --task HalfCheetah-v5 --arms pbml keep --seeds 0 1 2 \
+        --budget 20000000 --runs ../runs/locomotion
+    python scripts/locomotion.py --report-only ...   # rebuild the report from finished runs
+
+Protocol (ours):
+- Every arm of a task gets the same env-step budget (`max_env_steps`): a generation that
+  evaluates fewer members (``survivor_fitness = "keep"``) simply buys more generations.
+- Run folders live outside the git tree; a finished run is reused, an interrupted one resumes
+  exactly (`pbml train --resume`), so a study can be built up in stages.
+- Final evaluation: the run's best survivor by its training fitness (never by the evaluation
+  episodes), rolled out on 10 fresh episodes whose seeds no training generation used. Reported
+  as the mean return with a 95% t-interval over those episodes; across seeds, the median.
+- Wall time: the sum of the gaps between consecutive generations' end times, gaps over 10
+  minutes (a pause between stages) left out, plus the first generation's evaluation time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.atomic import atomic_write_text
+from pbml_control.rng import episode_seeds
+from pbml_control.runner import read_metrics
+from pbml_control.script_args import parse_dataclass_args
+from pbml_control.stats import compact_json, mean_ci
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_EPISODES = 10
+EVAL_SEED_OFFSET = 1_000_003  # evaluation episode seeds come from (run seed + this)
+
+#: Arms: name -> overrides of the recipe config. Each lever is measured against "pbml".
+ARMS: dict[str, tuple[str, ...]] = {
+    "pbml": (),
+    "reevaluate": ("selection.survivor_fitness='reevaluate'",),
+    "average": ("selection.survivor_fitness='average'",),
+    "truncation": ("selection.scheme='truncation'",),
+    "fixed_mutation": ("selection.scheme='fixed_mutation'",),
+    "greedy": ("selection.scheme='greedy'",),
+    "death0.2": ("selection.death_rate=0.2",),
+    "death0.8": ("selection.death_rate=0.8",),
+    "pop64": ("population_size=64",),
+    "pop1024": ("population_size=1024",),
+    "mlp32": ("problem.hidden=[32, 32]",),
+    "mlp64": ("problem.hidden=[64, 64]",),
+    "sigma0.01": ("mutation.init_sigma=0.01",),
+    "sigma0.1": ("mutation.init_sigma=0.1",),
+    "tau0": ("mutation.tau=0.0",),
+    "tau0.3": ("mutation.tau=0.3",),
+    "prob": ("mutation.use_probability=true", "mutation.init_probability=0.5"),
+    "float64": ("problem.policy_dtype='float64'",),
+    "episodes3": ("problem.episodes=3",),
+}
+
+
+@dataclass
+class Args:
+    task: str = "HalfCheetah-v5"
+    """task id; the recipe is configs/recipes/<task>.toml"""
+    arms: tuple[str, ...] = ("pbml",)
+    """arms to run (see ARMS)"""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """run seeds"""
+    budget: int = 20_000_000
+    """env steps per run"""
+    runs: str = "../runs/locomotion"
+    """folder of the run folders (outside the git tree)"""
+    out: str = "docs/results/locomotion"
+    """report prefix: <out>.json, <out>.md, <out>_<task>.png"""
+    report_only: bool = False
+    """do not train; report the finished runs"""
+
+
+def recipe(task: str) -> Path:
+    return ROOT / "configs" / "recipes" / f"{task}.toml"
+
+
+def run_dir(args: Args, arm: str, seed: int) -> Path:
+    return Path(args.runs) / f"{args.task}__{arm}__{seed}"
+
+
+def train(args: Args, arm: str, seed: int) -> None:
+    """Start or resume one run in its own process; its output goes to <run>.log."""
+    out = run_dir(args, arm, seed)
+    sets = [*ARMS[arm], f"seed={seed}", f"max_env_steps={args.budget}"]
+    pbml = [sys.executable, "-m", "pbml_control.cli", "train", "--quiet"]
+    if (out / "config.json").exists():
+        command = [*pbml, "--resume", str(out), "--set", f"max_env_steps={args.budget}"]
+    else:
+        command = [*pbml, str(recipe(args.task)), "--out", str(out)]
+        command += [item for s in sets for item in ("--set", s)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{out}.log", "a", encoding="utf-8") as log:
+        log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
+        log.flush()
+        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
+
+
+def wall_seconds(run: Path) -> np.ndarray:
+    """Cumulative wall time at the end of each generation (pauses over 10 minutes dropped)."""
+    rows = [json.loads(line) for line in (run / "timing.jsonl").read_text().splitlines()]
+    ends = np.array([r["unix_time"] for r in rows])
+    gaps = np.diff(ends, prepend=ends[0] - rows[0]["eval_seconds"])
+    return np.cumsum(np.where(gaps > 600, 0.0, gaps))
+
+
+def final_evaluation(run: Path, seed: int) -> dict[str, Any]:
+    """The best survivor by training fitness, on 10 episodes no training generation used."""
+    from pbml_control.members import load_source
+    from pbml_control.mujoco_problem import evaluate_genome
+    from pbml_control.policies import LoadedGenome
+
+    source = load_source(run)
+    try:
+        pop, gen = source.checkpoint.population, source.checkpoint.generation
+        fitness = np.where(np.isfinite(pop.fitness), pop.fitness, -np.inf)
+        best = int(np.argmax(fitness))
+        episodes = source.problem.config.episodes
+        used = {s for g in range(gen + 1) for s in episode_seeds(seed, g, episodes)}
+        eval_seed = seed + EVAL_SEED_OFFSET
+        fresh = set(episode_seeds(eval_seed, 0, EVAL_EPISODES))
+        if fresh & used:
+            raise RuntimeError(f"{run}: an evaluation seed was used in training")
+        genome = LoadedGenome(
+            source.problem.policy_spec,
+            pop.params[best],
+            pop.log_sigma[best],
+            pop.logit_p[best],
+            source.normalizer_state,
+            {},
+        )
+        task = source.task_name
+        steps = source.problem.config.max_episode_steps
+        returns = evaluate_genome(genome, task, None, EVAL_EPISODES, steps, eval_seed)
+    finally:
+        source.close()
+    mean, lo, hi = mean_ci(returns)
+    return {
+        "member_id": int(pop.ids[best]),
+        "train_fitness": float(pop.fitness[best]),
+        "returns": returns.tolist(),
+        "mean": float(mean),
+        "ci95": [float(lo), float(hi)],
+    }
+
+
+def summarise_run(args: Args, arm: str, seed: int) -> dict[str, Any]:
+    run = run_dir(args, arm, seed)
+    rows = read_metrics(run)
+    wall = wall_seconds(run)
+    steps = np.array([r["env_steps_total"] for r in rows])
+    return {
+        "arm": arm,
+        "seed": seed,
+        "generations": len(rows),
+        "env_steps": int(steps[-1]),
+        "wall_seconds": float(wall[-1]),
+        "steps_per_second": float(steps[-1] / wall[-1]),
+        "curve": {
+            "env_steps": steps.tolist(),
+            "wall_seconds": np.round(wall, 2).tolist(),
+            "fitness_best": [r["fitness_best"] for r in rows],
+            "fitness_mean": [r["fitness_mean"] for r in rows],
+        },
+        "final": final_evaluation(run, seed),
+    }
+
+
+def arm_table(runs: list[dict[str, Any]], arms: tuple[str, ...]) -> list[dict[str, Any]]:
+    table = []
+    for arm in arms:
+        mine = [r for r in runs if r["arm"] == arm]
+        finals = np.array([r["final"]["mean"] for r in mine])
+        table.append(
+            {
+                "arm": arm,
+                "overrides": list(ARMS[arm]),
+                "seeds": [r["seed"] for r in mine],
+                "final_median": float(np.median(finals)),
+                "final_min": float(finals.min()),
+                "final_max": float(finals.max()),
+                "last_mean_fitness": float(np.mean([r["curve"]["fitness_mean"][-1] for r in mine])),
+                "wall_minutes": float(np.mean([r["wall_seconds"] for r in mine]) / 60),
+                "steps_per_second": float(np.mean([r["steps_per_second"] for r in mine])),
+            }
+        )
+    return table
+
+
+def figure(runs: list[dict[str, Any]], arms: tuple[str, ...], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    colors = dict(zip(arms, plt.cm.tab10.colors, strict=False))
+    for run in runs:
+        c = run["curve"]
+        label = run["arm"] if run["seed"] == min(r["seed"] for r in runs) else None
+        for ax, x in zip(axes, (np.array(c["env_steps"]) / 1e6, np.array(c["wall_seconds"]) / 60),
+                         strict=True):  # fmt: skip
+            ax.plot(x, c["fitness_best"], color=colors[run["arm"]], lw=1, label=label)
+    axes[0].set_xlabel("env steps (millions)")
+    axes[1].set_xlabel("wall time on 2 cores (minutes)")
+    axes[0].set_ylabel("best training fitness (return)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def markdown(task: str, table: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
+    lines = [
+        f"## {task}",
+        "",
+        "| arm | overrides | seeds | final return, median (min..max) | last mean fitness "
+        "| wall min | env-steps/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in table:
+        lines.append(
+            f"| {t['arm']} | {'; '.join(t['overrides']) or '(recipe)'} | {len(t['seeds'])} "
+            f"| {t['final_median']:.0f} ({t['final_min']:.0f}..{t['final_max']:.0f}) "
+            f"| {t['last_mean_fitness']:.0f} | {t['wall_minutes']:.1f} "
+            f"| {t['steps_per_second']:.0f} |"
+        )
+    lines += ["", "| arm | seed | env steps | generations | final return (95% CI) |"]
+    lines += ["|---|---|---|---|---|"]
+    for r in runs:
+        f = r["final"]
+        lines.append(
+            f"| {r['arm']} | {r['seed']} | {r['env_steps'] / 1e6:.1f}M | {r['generations']} "
+            f"| {f['mean']:.0f} [{f['ci95'][0]:.0f}, {f['ci95'][1]:.0f}] |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, _ = parse_dataclass_args(Args, argv, __doc__.splitlines()[0])
+    unknown = sorted(set(args.arms) - set(ARMS))
+    if unknown:
+        print(f"locomotion: unknown arm(s) {unknown}; known: {sorted(ARMS)}", file=sys.stderr)
+        return 2
+    if not args.report_only:
+        for seed in args.seeds:
+            for arm in args.arms:
+                train(args, arm, seed)
+    runs = [summarise_run(args, arm, seed) for arm in args.arms for seed in args.seeds]
+    table = arm_table(runs, args.arms)
+    out = ROOT / args.out
+    report = {"task": args.task, "budget": args.budget, "arms": table, "runs": runs}
+    path = out.with_name(f"{out.name}_{args.task}.json")
+    atomic_write_text(path, compact_json(report))
+    atomic_write_text(path.with_suffix(".md"), markdown(args.task, table, runs))
+    figure(runs, args.arms, path.with_suffix(".png"), f"{args.task}: best fitness per arm")
+    print(markdown(args.task, table, runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
