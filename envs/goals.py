@@ -145,7 +145,50 @@ class PolarGoalSpace:
         return r0 <= r <= r1 and _in_intervals(theta, getattr(self, split))
 
 
-GoalSpace = IntervalGoalSpace | PolarGoalSpace
+@dataclass(frozen=True)
+class NoGoalSpace:
+    """The goal space of a task without goals (Gymnasium's standard tasks): shape (0,).
+
+    Its one goal is the empty array, so schedules, metrics (`"goal": []`) and checkpoints work
+    unchanged. It has no held-out region: sampling it raises, because a transfer "to unseen
+    goals" of a task that has none would silently be a transfer to the same task.
+    """
+
+    task: str
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (0,)
+
+    @property
+    def low(self) -> np.ndarray:
+        return np.zeros(0, dtype=np.float64)
+
+    @property
+    def high(self) -> np.ndarray:
+        return np.zeros(0, dtype=np.float64)
+
+    def sample(self, rng: np.random.Generator, split: Split = "train") -> np.ndarray:
+        """The empty goal; the held-out split raises ValueError (there are no goals to hold out)."""
+        _check_split(split)
+        if split == "heldout":
+            raise ValueError(
+                f"{self.task} has no goals, so it has no held-out goals; "
+                "use the train split (pbml transfer --goals train) or a dynamics variant"
+            )
+        return np.zeros(0, dtype=np.float64)
+
+    def in_bounds(self, goal: np.ndarray | float) -> bool:
+        """Only the empty goal is valid."""
+        return np.asarray(goal, dtype=np.float64).reshape(-1).shape == (0,)
+
+    def contains(self, goal: np.ndarray | float, split: Split = "train") -> bool:
+        """The empty goal is in the train split; nothing is in the (empty) held-out split."""
+        _check_split(split)
+        return split == "train" and self.in_bounds(goal)
+
+
+GoalSpace = IntervalGoalSpace | PolarGoalSpace | NoGoalSpace
 
 _PI = math.pi
 _SECTOR = _PI / 8  # half-width of a heading sector

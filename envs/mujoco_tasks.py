@@ -15,6 +15,7 @@ from gymnasium import utils
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from gymnasium.spaces import Box
 
+from pbml_control.envs.gym_specs import HalfCheetahV5Spec
 from pbml_control.envs.specs import (
     AntHeadingSpec,
     HalfCheetahVelSpec,
@@ -190,3 +191,10 @@ class ReacherGoalEnv(GoalMujocoEnv):
     """Reacher whose target is the goal; see `ReacherGoalSpec`."""
 
     task_cls = ReacherGoalSpec
+
+
+class HalfCheetahV5Env(GoalMujocoEnv):
+    """HalfCheetah-v5 through our spec (goal-free; bit-identical to upstream on the base model),
+    so that its variants exist as `PBML/HalfCheetah-<Variant>-v5`."""
+
+    task_cls = HalfCheetahV5Spec

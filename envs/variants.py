@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -24,7 +25,7 @@ class Variant:
     """Multiplicative changes to a base model; all 1.0 is the unchanged v5 model.
 
     mass_scale: every body's mass and inertia (geom densities / masses, explicit inertials,
-        and the compiler's settotalmass).
+        or the compiler's settotalmass where the asset sets one).
     friction_scale: the sliding friction of every geom (MuJoCo takes the max of the two geoms
         in contact, so scaling all geoms scales every contact).
     gravity_scale: `opt.gravity`.
@@ -84,19 +85,25 @@ def _root_and_limbs(spec: mujoco.MjSpec) -> tuple[list[mujoco.MjsBody], list[muj
     return roots, limbs
 
 
-def _scale_mass(spec: mujoco.MjSpec, scale: float) -> None:
-    """Scale densities and masses; settotalmass is folded into densities first.
+def _scale_mass(spec: mujoco.MjSpec, scale: float, keep_total: bool) -> None:
+    """Scale densities and masses, or the compiler's settotalmass where the asset sets one.
 
-    settotalmass (used by half_cheetah.xml) is deprecated in MuJoCo 4 and prints a warning,
-    so it is replaced by the equivalent density factor computed from one compile without it.
+    A model with settotalmass (half_cheetah.xml) is rescaled to that total at compile time.
+    With `keep_total` (no change of geometry) scaling the total is the whole job, and the
+    unscaled model compiles exactly as Gymnasium's does: folding settotalmass into densities
+    instead changes masses by one ulp, and every trajectory after. Without it (limbs change
+    length, so a longer limb must weigh more) settotalmass becomes the equivalent density
+    factor of the base geometry.
     """
     total = spec.compiler.settotalmass
+    if total > 0 and keep_total:
+        spec.compiler.settotalmass = total * scale
+        return
     factor = scale
     if total > 0:
         probe = spec.copy()
         probe.compiler.settotalmass = -1
-        natural = float(probe.compile().body_mass.sum())
-        factor *= total / natural
+        factor *= total / float(probe.compile().body_mass.sum())
         spec.compiler.settotalmass = -1
     if factor == 1.0:
         return
@@ -164,7 +171,7 @@ def _base_lowest_point(xml_file: str) -> float:
 def build_variant_model(xml_file: str, variant: Variant = Variant()) -> mujoco.MjModel:
     """Compile a Gymnasium v5 asset with `variant` applied through `mujoco.MjSpec`."""
     spec = mujoco.MjSpec.from_file(str(ASSET_DIR / xml_file))
-    _scale_mass(spec, variant.mass_scale)
+    _scale_mass(spec, variant.mass_scale, keep_total=variant.limb_length_scale == 1.0)
     if variant.friction_scale != 1.0:
         for g in spec.geoms:
             friction = np.asarray(g.friction).copy()
@@ -174,11 +181,19 @@ def build_variant_model(xml_file: str, variant: Variant = Variant()) -> mujoco.M
         spec.option.gravity = np.asarray(spec.option.gravity) * variant.gravity_scale
     if variant.limb_length_scale != 1.0:
         _scale_limbs(spec, variant.limb_length_scale)
-        lift = _base_lowest_point(xml_file) - _lowest_point(spec.compile())
+        lift = _base_lowest_point(xml_file) - _lowest_point(_compile(spec))
         roots, _ = _root_and_limbs(spec)
         for root in roots:
             if root.bodies:  # only bodies that carry limbs
                 pos = np.asarray(root.pos).copy()
                 pos[2] += lift
                 root.pos = pos
-    return spec.compile()
+    return _compile(spec)
+
+
+def _compile(spec: mujoco.MjSpec) -> mujoco.MjModel:
+    """`spec.compile()` without the Python copy of MuJoCo 4's settotalmass deprecation warning
+    (the C-level copy goes to `mujoco_log`, at DEBUG level): the v5 asset uses it on purpose."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*settotalmass.*deprecated", UserWarning)
+        return spec.compile()

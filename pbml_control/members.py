@@ -86,9 +86,10 @@ def load_source(path: str | Path) -> RunSource:
 
 
 def parse_goal(text: str, source: RunSource) -> np.ndarray:
-    """``"1.5"`` or ``"0.1,-0.1"`` -> a goal the task accepts (checked against its space)."""
-    try:
-        goal = np.array([float(x) for x in text.split(",")], dtype=np.float64)
+    """``"1.5"``, ``"0.1,-0.1"`` or ``""`` (no goal) -> a goal the task accepts (checked)."""
+    try:  # "" is the goal of a task without goals
+        values = [float(x) for x in text.split(",")] if text.strip() else []
+        goal = np.array(values, dtype=np.float64)
     except ValueError:
         raise MemberError(f"goal {text!r} is not a number or comma-separated numbers") from None
     dim = source.problem.task.goal_dim

@@ -137,6 +137,7 @@ CAMERAS: dict[str, CameraView] = {
     "Walker2dVel": CameraView("torso", distance=5.0, elevation=-20.0),
     "AntHeading": CameraView("torso", distance=7.0, elevation=-35.0),
     "ReacherGoal": CameraView(None, distance=0.75, elevation=-90.0),
+    "HalfCheetah-v5": CameraView("torso", distance=4.0, elevation=-15.0),
 }
 
 
@@ -283,7 +284,8 @@ class _Rollout:
     def lines(self, task: str, t: int, steps: int) -> list[str]:
         member = self.panel.member
         head = f"{task}  member {member.id} ({member.label})"
-        goal = f"goal {_format_goal(self.env.goal)}   step {t}/{steps}"
+        goal = f"goal {_format_goal(self.env.goal)}   " if self.env.goal.size else ""
+        goal += f"step {t}/{steps}"
         tail = f"return {self.episode_return:.1f}"
         if "x_velocity" in self.info:
             tail += f"   vel {float(self.info['x_velocity']):+.2f}"

@@ -411,10 +411,13 @@ def _with_goals(config: RunConfig, problem: Problem, generations: int) -> RunCon
     else:
         count, kind = schedule.num_cyclic_goals, "cyclic"
     rng = generator(config.seed, "transfer-goal")
-    goals = tuple(
-        tuple(float(x) for x in np.atleast_1d(problem.sample_goal(rng, schedule.split)))
-        for _ in range(count)
-    )
+    try:
+        goals = tuple(
+            tuple(float(x) for x in np.atleast_1d(problem.sample_goal(rng, schedule.split)))
+            for _ in range(count)
+        )
+    except ValueError as exc:  # e.g. held-out goals of a task that has no goals
+        raise ConfigError(str(exc)) from None
     return dataclasses.replace(
         config, schedule=dataclasses.replace(schedule, kind=kind, goals=goals)
     )
