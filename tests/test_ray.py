@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ray = pytest.importorskip("ray")
+if importlib.util.find_spec("ray") is None:
+    # Skipped only without the extra. Where Ray is installed (CI installs ".[dev,ray]"), a Ray
+    # that fails to import or to run fails these tests instead of skipping them.
+    pytest.skip(
+        'the ray extra is not installed: pip install "pbml-control[ray]"', allow_module_level=True
+    )
 
-import fault_injection  # noqa: E402
-from fault_injection import KillOnceRollouts  # noqa: E402
+import fault_injection
+import ray
+from fault_injection import KillOnceRollouts
 
-from pbml_control.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
-from pbml_control.cli import main  # noqa: E402
-from pbml_control.evaluators import RayBackend  # noqa: E402
-from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig  # noqa: E402
-from pbml_control.runner import read_metrics  # noqa: E402
+from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
+from pbml_control.cli import main
+from pbml_control.evaluators import RayBackend
+from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
+from pbml_control.runner import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = str(ROOT / "configs" / "halfcheetah_velocity.toml")
@@ -112,8 +119,9 @@ def test_killed_ray_actor_is_restarted_and_results_are_unchanged(tmp_path):
 def test_ray_overhead_against_local_processes():
     """Ray's cost on 2 cores: the same population and generations on 2 processes and 2 actors.
 
-    Run with ``pytest -m slow tests/test_ray.py -s``; the ratio is quoted in docs/reliability.md.
-    Generations alternate between the backends, so noise from other jobs hits both alike.
+    Run with ``pytest -m slow tests/test_ray.py -s``; the ratio it prints is quoted in
+    docs/reliability.md. Generations alternate between the backends, so noise from other jobs
+    hits both alike. Timings are measured, not asserted; the test asserts equal fitness.
     """
     import time
 
@@ -123,6 +131,7 @@ def test_ray_overhead_against_local_processes():
         "ray": MujocoProblem(dataclasses.replace(base, backend="ray")),
     }
     seconds: dict[str, list[float]] = {name: [] for name in problems}
+    fitness: dict[str, list[np.ndarray]] = {name: [] for name in problems}
     try:
         params = np.stack(
             [problems["local"].initial_params(np.random.default_rng(i)) for i in range(64)]
@@ -133,8 +142,9 @@ def test_ray_overhead_against_local_processes():
         for generation in range(1, 6):
             for name, problem in problems.items():
                 start = time.perf_counter()
-                problem.evaluate(params, goal, seed=0, generation=generation)
+                result = problem.evaluate(params, goal, seed=0, generation=generation)
                 seconds[name].append(time.perf_counter() - start)
+                fitness[name].append(result.fitness)
     finally:
         for problem in problems.values():
             problem.close()
@@ -145,4 +155,5 @@ def test_ray_overhead_against_local_processes():
         f"ray {best['ray']:.2f} s (best of 5); ratio best {best['ray'] / best['local']:.3f}, "
         f"median {median['ray'] / median['local']:.3f}"
     )
-    assert best["ray"] <= 1.3 * best["local"]
+    for local, on_ray in zip(fitness["local"], fitness["ray"], strict=True):
+        assert np.array_equal(local, on_ray)
