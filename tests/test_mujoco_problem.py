@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
 from pbml_control.cli import main
 from pbml_control.config import ConfigError, ProblemConfig, RunConfig
 from pbml_control.envs.batch_rollout import UNSTABLE_RETURN
@@ -90,11 +91,24 @@ def test_nan_weights_give_finite_low_fitness_and_are_counted():
 def test_mujoco_run_resumes_bit_identically(tmp_path):
     """A MuJoCo run stopped and resumed equals an uninterrupted one, normaliser included."""
     config = tiny()
-    full = train(tmp_path / "full", config)
+    train(tmp_path / "full", config)
     train(tmp_path / "split", dataclasses.replace(config, generations=2))
-    resumed = train(tmp_path / "split", config, resume=True)
+    train(tmp_path / "split", config, resume=True)
     assert read_metrics(tmp_path / "full") == read_metrics(tmp_path / "split")
-    assert np.array_equal(full.state.population.params, resumed.state.population.params)
+    full, split = (
+        load_checkpoint(latest_checkpoint(tmp_path / run / "checkpoints"))
+        for run in ("full", "split")
+    )
+    assert (split.generation, split.next_id) == (full.generation, full.next_id)
+    assert split.population.arrays().keys() == full.population.arrays().keys()
+    for name, value in full.population.arrays().items():
+        assert np.array_equal(split.population.arrays()[name], value, equal_nan=True), name
+    # The observation normaliser's statistics (and the step counter), exactly.
+    assert full.problem_state["obs_norm/count"] > 0
+    assert split.problem_state.keys() == full.problem_state.keys()
+    for name, value in full.problem_state.items():
+        assert split.problem_state[name].dtype == value.dtype, name
+        assert np.array_equal(split.problem_state[name], value), name
 
 
 def test_ant_heading_trains_with_two_workers(tmp_path):
