@@ -35,7 +35,6 @@ def test_quick_run_writes_report_json_and_figures(experiment, tmp_path: Path) ->
     out = tmp_path / "results"
     argv = ["--quick", "--out-dir", str(out), "--runs-dir", str(tmp_path / "runs")]
     data = experiment.main([*argv, "--processes", "2"])
-    assert data["runtime_s"] < 60
 
     report = (out / "halfcheetah.md").read_text(encoding="utf-8")
     table = report.split("## Results", 1)[1].split("PBML minus baseline", 1)[0]

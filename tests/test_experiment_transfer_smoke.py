@@ -1,11 +1,10 @@
-"""Smoke test of scripts/experiment_transfer.py: --quick writes the whole report in < 60 s."""
+"""Smoke test of scripts/experiment_transfer.py: --quick writes the whole report."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
-import time
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -17,11 +16,9 @@ def test_quick_run_writes_report_json_and_figures(tmp_path: Path) -> None:
     try:
         import experiment_transfer
 
-        started = time.perf_counter()
         data = experiment_transfer.main(
             ["--quick", "--out-dir", str(out), "--runs-dir", str(tmp_path / "runs")]
         )
-        assert time.perf_counter() - started < 60
     finally:
         sys.path.remove(str(SCRIPTS))
 
