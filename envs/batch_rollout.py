@@ -8,6 +8,13 @@ such as `xpos` are one substep behind after the step, exactly as MjData is after
 Only the simulations still running are stepped (`ids=`); the Batch's per-simulation results
 do not depend on which others run or on `nthread`, so masking does not change any result.
 
+Contact forces: Gymnasium v5 calls `mj_rnePostConstraint` after every env step (Ant-v5 reads
+`cfrc_ext`), which `mj_step`, and so `Batch.step`, does not run. For a spec that reads one of
+`POST_CONSTRAINT_FIELDS`, the Batch is persistent (one MjData per simulation) and after each env
+step every stepped simulation's MjData is copied out with `get_data` and `mj_rnePostConstraint`
+runs on the copy: exactly the data Gymnasium runs it on. Until the first step these fields are
+zero, as `mj_resetData` leaves them and `mj_forward` does not compute them.
+
 Instability never raises: a non-finite action, observation or reward, a MuJoCo warning
 (bad qpos/qvel/qacc/ctrl, full contact or constraint buffers), a `SimulationError`, or a
 state component beyond `UNSTABLE_STATE_LIMIT` ends that episode with return
@@ -32,6 +39,9 @@ from pbml_control.envs.specs import TaskSpec, goal_rows
 UNSTABLE_RETURN: float = -1.0e6
 #: |qpos| or |qvel| above this marks a simulation as unstable (MuJoCo itself resets at 1e10).
 UNSTABLE_STATE_LIMIT: float = 1.0e6
+
+#: MjData fields that only `mj_rnePostConstraint` computes (see the module docstring).
+POST_CONSTRAINT_FIELDS: tuple[str, ...] = ("cacc", "cfrc_int", "cfrc_ext")
 
 ActFn = Callable[[np.ndarray], np.ndarray]
 ObsCallback = Callable[[np.ndarray, np.ndarray], None]
@@ -81,9 +91,15 @@ def rollout_batch(
     steps = spec.max_episode_steps if max_steps is None else int(max_steps)
     goals = np.ascontiguousarray(goal_rows(goal, n, spec.goal_dim))
 
-    batch = mjbatch.Batch(model, nsim=n, nthread=nthread)
-    bound = {name: batch.bind(name) for name in spec.fields}
+    post = [name for name in spec.fields if name in POST_CONSTRAINT_FIELDS]
+    batch = mjbatch.Batch(model, nsim=n, nthread=nthread, persistent=bool(post))
+    bound = {name: batch.bind(name) for name in spec.fields if name not in post}
+    post_data = mujoco.MjData(model) if post else None
+    computed = {}
+    if post_data is not None:
+        computed = {name: np.zeros((n, *getattr(post_data, name).shape)) for name in post}
     qpos, qvel, ctrl = bound["qpos"], bound["qvel"], batch.bind("ctrl")
+    bound.update(computed)
     batch.reset(stage=mujoco.mjtStage.mjSTAGE_NONE.value)
     for i, seed in enumerate(seeds):
         qpos[i], qvel[i] = spec.reset_state(model, episode_rng(seed), goal=goals[i])
@@ -127,6 +143,8 @@ def rollout_batch(
                 batch.step(None if everyone else ids, nstep=spec.frame_skip)
             except mjbatch.SimulationError as err:
                 failed[np.asarray(err.ids, dtype=np.int64)] = True
+            if post_data is not None:
+                _post_constraint(batch, model, post_data, ids[~failed[ids]], computed)
             after = {name: arr[sel] for name, arr in bound.items()}  # read before the next step
             new_obs = spec.observe(after["qpos"], after["qvel"], after, goals[sel])
             reward, _ = spec.reward(before, after, action[sel], goals[sel])
@@ -164,3 +182,18 @@ def _finite_rows(x: np.ndarray) -> np.ndarray:
 
 def _copy(bound: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: arr.copy() for name, arr in bound.items()}
+
+
+def _post_constraint(
+    batch: mjbatch.Batch,
+    model: mujoco.MjModel,
+    data: mujoco.MjData,
+    ids: np.ndarray,
+    computed: dict[str, np.ndarray],
+) -> None:
+    """Gymnasium's `mj_rnePostConstraint` after a step, on a copy of each simulation's MjData."""
+    for i in ids.tolist():
+        batch.get_data(i, data)
+        mujoco.mj_rnePostConstraint(model, data)
+        for name, arr in computed.items():
+            arr[i] = getattr(data, name)

@@ -15,7 +15,14 @@ from gymnasium import utils
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from gymnasium.spaces import Box
 
-from pbml_control.envs.gym_specs import HalfCheetahV5Spec
+from pbml_control.envs.gym_specs import (
+    AntV5Spec,
+    HalfCheetahV5Spec,
+    HopperV5Spec,
+    InvertedPendulumV5Spec,
+    SwimmerV5Spec,
+    Walker2dV5Spec,
+)
 from pbml_control.envs.specs import (
     AntHeadingSpec,
     HalfCheetahVelSpec,
@@ -193,8 +200,39 @@ class ReacherGoalEnv(GoalMujocoEnv):
     task_cls = ReacherGoalSpec
 
 
+# Gymnasium's standard tasks through our specs: goal-free and bit-identical to upstream on the
+# base model, they exist so that variants can be made as `PBML/<Name>-<Variant>-v5`.
 class HalfCheetahV5Env(GoalMujocoEnv):
-    """HalfCheetah-v5 through our spec (goal-free; bit-identical to upstream on the base model),
-    so that its variants exist as `PBML/HalfCheetah-<Variant>-v5`."""
+    """HalfCheetah-v5; see `HalfCheetahV5Spec`."""
 
     task_cls = HalfCheetahV5Spec
+
+
+class HopperV5Env(GoalMujocoEnv):
+    """Hopper-v5; see `HopperV5Spec`."""
+
+    task_cls = HopperV5Spec
+
+
+class Walker2dV5Env(GoalMujocoEnv):
+    """Walker2d-v5; see `Walker2dV5Spec`."""
+
+    task_cls = Walker2dV5Spec
+
+
+class AntV5Env(GoalMujocoEnv):
+    """Ant-v5 (contact forces included); see `AntV5Spec`."""
+
+    task_cls = AntV5Spec
+
+
+class SwimmerV5Env(GoalMujocoEnv):
+    """Swimmer-v5; see `SwimmerV5Spec`."""
+
+    task_cls = SwimmerV5Spec
+
+
+class InvertedPendulumV5Env(GoalMujocoEnv):
+    """InvertedPendulum-v5; see `InvertedPendulumV5Spec`."""
+
+    task_cls = InvertedPendulumV5Spec

@@ -33,6 +33,10 @@ TASK_VARIANTS: dict[str, tuple[str, ...]] = {
     "Walker2dVel": tuple(NAMED_VARIANTS),
     "ReacherGoal": (),
     **{name: tuple(NAMED_VARIANTS) for name in GYM_TASK_SPECS},
+    # A swimmer floats in a plane of viscous fluid: no floor contact, gravity is moot.
+    "Swimmer-v5": ("Heavy", "Light", "LongLimbs", "ShortLimbs"),
+    # The cart slides on a frictionless rail; a longer pole is another task, not a variant.
+    "InvertedPendulum-v5": ("Heavy", "Light", "LowGravity"),
 }
 
 #: Every task with a `TaskSpec`: the goal-conditioned ones and the fast-path standard ones.

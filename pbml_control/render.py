@@ -138,6 +138,11 @@ CAMERAS: dict[str, CameraView] = {
     "AntHeading": CameraView("torso", distance=7.0, elevation=-35.0),
     "ReacherGoal": CameraView(None, distance=0.75, elevation=-90.0),
     "HalfCheetah-v5": CameraView("torso", distance=4.0, elevation=-15.0),
+    "Hopper-v5": CameraView("torso", distance=5.0, elevation=-20.0),
+    "Walker2d-v5": CameraView("torso", distance=5.0, elevation=-20.0),
+    "Ant-v5": CameraView("torso", distance=7.0, elevation=-35.0),
+    "Swimmer-v5": CameraView("torso", distance=4.0, elevation=-90.0),  # it swims in the plane
+    "InvertedPendulum-v5": CameraView("cart", distance=3.0, elevation=-10.0),
 }
 
 
