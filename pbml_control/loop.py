@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pbml_control.config import RunConfig
+from pbml_control.config import ConfigError, RunConfig
 from pbml_control.genome import Population
 from pbml_control.mutation import reproduce
 from pbml_control.operators import crossover, fatal_pass, low_rank_sigma_scale, scout_mask
@@ -156,7 +156,7 @@ def generation_metrics(
         "generation": state.generation,
         "epoch": schedule.epoch(state.generation),
         "goal_shift": int(schedule.is_shift(state.generation)),
-        "goal": [float(g) for g in goal],
+        "goal": np.asarray(goal, dtype=np.float64).tolist(),
         "fitness_mean": float(valid.mean()) if valid.size else float("nan"),
         "fitness_best": float(valid.max()) if valid.size else float("nan"),
         "fitness_median": float(np.median(valid)) if valid.size else float("nan"),
@@ -241,6 +241,11 @@ def evolve(
     callbacks: Iterable[Callable[[EvolutionState, Metrics, float], None]] = (),
 ) -> EvolutionState:
     """Run until ``config.generations``; callbacks see each new state and its metrics."""
+    if config.schedule.goals_per_generation > 1 and not getattr(problem, "goal_sets", False):
+        raise ConfigError(
+            f"schedule.goals_per_generation > 1: {type(problem).__name__} evaluates one goal "
+            "per generation"
+        )
     schedule = GoalSchedule(config.schedule, problem.sample_goal, config.seed)
     callbacks = list(callbacks)
     while state.generation < config.generations and not budget_spent(config, problem):

@@ -140,7 +140,13 @@ class _Rollouts:
 
 
 class MujocoProblem:
-    """A goal-conditioned MuJoCo task evolved through a modular MLP policy."""
+    """A goal-conditioned MuJoCo task evolved through a modular MLP policy.
+
+    ``evaluate`` takes one goal (goal_dim,) or a set (k, goal_dim): each member then runs every
+    goal with the generation's episode seeds, and its fitness is the mean over all of them.
+    """
+
+    goal_sets = True  # evaluate() accepts (k, goal_dim) goals
 
     def __init__(self, config: MujocoProblemConfig) -> None:
         self.config = config
@@ -173,9 +179,15 @@ class MujocoProblem:
     def evaluate(
         self, params: np.ndarray, goal: np.ndarray, seed: int, generation: int
     ) -> Evaluation:
-        n, e = params.shape[0], self.config.episodes
+        goals = np.asarray(goal, dtype=np.float64)
+        k = goals.shape[0] if goals.ndim == 2 else 1  # goals per member (schedule option)
+        n, e = params.shape[0], self.config.episodes * k
         member_index = np.repeat(np.arange(n), e)
-        seeds = np.tile(np.asarray(episode_seeds(seed, generation, e)), n)
+        # sim = (member, goal, episode); every goal runs the generation's episode seeds
+        seeds = np.tile(np.asarray(episode_seeds(seed, generation, self.config.episodes)), n * k)
+        sim_goals = (
+            np.tile(np.repeat(goals, self.config.episodes, axis=0), (n, 1)) if k > 1 else None
+        )
         norm = self.normalizer.state_dict() if self.config.obs_normalization else None
         chunks = np.array_split(np.arange(n * e), min(self.config.workers, n * e))
         jobs = []
@@ -183,7 +195,8 @@ class MujocoProblem:
             if len(c):  # a chunk's simulations belong to a contiguous range of members
                 first, last = member_index[c[0]], member_index[c[-1]]
                 members = params[first : last + 1]
-                jobs.append((members, member_index[c] - first, seeds[c], goal, norm))
+                chunk_goal = goal if sim_goals is None else sim_goals[c]
+                jobs.append((members, member_index[c] - first, seeds[c], chunk_goal, norm))
         results = self._ensure_backend().run(jobs)
         merged = {
             name: np.concatenate([getattr(r, name) for r in results])

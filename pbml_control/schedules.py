@@ -28,6 +28,9 @@ class ScheduleConfig:
     goals: tuple[tuple[float, ...], ...] = ()  # for cyclic (or a fixed static goal)
     num_cyclic_goals: int = 4  # drawn from the goal space when ``goals`` is empty
     split: str = "train"  # "heldout" for transfer to unseen goals
+    # Goals every member runs per generation (random kind only): fitness is the mean return
+    # over them, which selects for one policy that serves the whole goal region at once.
+    goals_per_generation: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -38,6 +41,12 @@ class ScheduleConfig:
             raise ValueError(f"schedule.split must be 'train' or 'heldout', got {self.split!r}")
         if self.num_cyclic_goals < 1:
             raise ValueError("schedule.num_cyclic_goals must be >= 1")
+        if self.goals_per_generation < 1:
+            raise ValueError(
+                f"schedule.goals_per_generation must be >= 1, got {self.goals_per_generation}"
+            )
+        if self.goals_per_generation > 1 and (self.kind != "random" or self.goals):
+            raise ValueError("schedule.goals_per_generation > 1 needs kind = 'random' and no goals")
 
 
 def _goal_stream(split: str) -> str:
@@ -70,6 +79,24 @@ class GoalSchedule:
         return generation > 0 and self.epoch(generation) != self.epoch(generation - 1)
 
     def goal(self, generation: int) -> np.ndarray:
+        """This generation's goal (goal_dim,), or (k, goal_dim) with k goals per generation.
+
+        With k > 1, goal j of an epoch is an independent draw from its own stream
+        (seed, split, epoch, j), so a set is known without replaying the run.
+        """
+        k = self.config.goals_per_generation
+        if k > 1:
+            stream = f"{_goal_stream(self.config.split)}-set"
+            epoch = self.epoch(generation)
+            return np.stack(
+                [
+                    np.asarray(
+                        self._sample(generator(self._seed, stream, epoch, j), self.config.split),
+                        dtype=np.float64,
+                    )
+                    for j in range(k)
+                ]
+            )
         epoch = self.epoch(generation)
         if self._cycle:
             return self._cycle[epoch % len(self._cycle)].copy()

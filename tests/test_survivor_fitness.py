@@ -144,3 +144,53 @@ def test_a_run_stopped_by_its_budget_checkpoints_its_last_generation(tmp_path):
     rows = read_metrics(tmp_path / "run")
     assert [r["env_steps_total"] for r in rows] == [80, 160]
     assert load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints")).generation == 2
+
+
+def test_goal_sets_average_the_single_goal_evaluations():
+    """A member's fitness on k goals is the mean of its k single-goal fitnesses."""
+    from pbml_control.mujoco_problem import make
+
+    problem = make(task="HalfCheetahVel", hidden=[4], max_episode_steps=15, episodes=2,
+                   obs_normalization=False)  # fmt: skip
+    rng = np.random.default_rng(0)
+    params = np.stack([problem.initial_params(rng) for _ in range(3)]) * 30
+    goals = np.array([[-1.5], [0.7], [2.0]])
+    together = problem.evaluate(params, goals, 5, 2).fitness
+    apart = np.mean([problem.evaluate(params, g, 5, 2).fitness for g in goals], axis=0)
+    problem.close()
+    np.testing.assert_allclose(together, apart, rtol=1e-14)
+    assert len(set(np.round(together, 6))) == 3
+
+
+def test_goal_sets_are_drawn_per_epoch_and_logged():
+    """With goals_per_generation = 3 every metrics row lists 3 goals, fixed within an epoch."""
+    cfg = RunConfig.from_dict(
+        {
+            "seed": 2, "generations": 4, "population_size": 4,
+            "problem": {"name": "mujoco", "task": "HalfCheetahVel", "hidden": [4],
+                        "max_episode_steps": 10},
+            "schedule": {"kind": "random", "period": 2, "goals_per_generation": 3},
+        }
+    )  # fmt: skip
+    from pbml_control.registry import make_problem
+
+    problem = make_problem(cfg.problem)
+    rows = []
+    evolve(initial_state(cfg, problem), cfg, problem, [lambda s, m, t: rows.append(m)])
+    problem.close()
+    goals = [r["goal"] for r in rows]
+    assert all(np.shape(g) == (3, 1) for g in goals)
+    assert goals[0] == goals[1] != goals[2] == goals[3]
+    assert rows[0]["env_steps"] == 4 * 3 * 10
+
+
+def test_goal_sets_are_refused_by_problems_with_one_goal():
+    """The toy worlds evaluate one goal: goals_per_generation > 1 is a config error."""
+    import pytest
+
+    from pbml_control.config import ConfigError
+
+    cfg = config("reevaluate")
+    cfg = RunConfig.from_dict({**cfg.to_dict(), "schedule": {"goals_per_generation": 2}})
+    with pytest.raises(ConfigError, match="goals_per_generation"):
+        run(cfg)
