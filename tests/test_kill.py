@@ -144,7 +144,9 @@ def run_trials(
         assert got[2] == expected[2], f"trial {trial}: generation or next id differ"
         assert got[1].keys() == expected[1].keys()
         for name, value in expected[1].items():
-            assert np.array_equal(got[1][name], value), f"trial {trial}: {name} differs"
+            assert np.array_equal(got[1][name], value, equal_nan=True), (
+                f"trial {trial}: {name} differs"
+            )
         tally.trials += 1
     return tally
 
