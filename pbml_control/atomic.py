@@ -1,13 +1,68 @@
-"""Crash-safe file writes: a file is either its old version or its complete new one."""
+"""Crash-safe file writes: a file is either its old version or its complete new one.
+
+Every writer builds its output under a hidden temporary name in the target's own folder (so the
+final rename never crosses a filesystem), fsyncs it and renames it over the target. A crash or
+a signal mid-write leaves the previous file, never a truncated one, and an interrupted write
+removes only its own temporary file, never a file the user had before.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_output", "atomic_write_bytes", "atomic_write_text", "fsync_folder"]
+
+
+def fsync_folder(folder: str | Path) -> None:
+    """Make renames in ``folder`` durable; not every platform lets us open a folder."""
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _fsync_file(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path`` (same suffix, so writers that pick a format
+    from it still do); on success it is fsynced and renamed over ``path``, on any exception
+    (KeyboardInterrupt included) it is removed and ``path`` is left as it was.
+
+    The folder must exist: creating it is the caller's decision.
+    """
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide results from others
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_folder(path.parent)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -26,16 +81,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    try:  # make the rename itself durable; not every platform lets us open a folder
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    fsync_folder(path.parent)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -100,30 +100,85 @@ def save_checkpoint(folder: str | Path, ckpt: Checkpoint, keep: int = 3) -> Path
     return json_path
 
 
-def load_checkpoint(json_path: str | Path) -> Checkpoint:
-    """Read and verify one checkpoint; any defect raises :class:`CheckpointError`."""
-    json_path = Path(json_path)
-    if json_path.suffix == ".npz":
-        json_path = json_path.with_suffix(".json")
+# Integers past this are no generation count or member id a run could reach (and past 2**63
+# they no longer fit the int64 arrays that hold ids).
+_MAX_COUNTER = 2**53
+
+
+def _counter(record: dict[str, Any], key: str, name: str) -> int:
+    value = record.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_COUNTER:
+        raise CheckpointError(
+            f"checkpoint {name} is implausible: {key} = {value!r} (expected an integer in "
+            f"0..{_MAX_COUNTER})"
+        )
+    return value
+
+
+def _read_record(json_path: Path) -> dict[str, Any]:
     try:
         record = json.loads(json_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {json_path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise CheckpointError(f"checkpoint record is corrupt: {json_path}") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {json_path}: {exc.strerror}") from None
     if not isinstance(record, dict) or record.get("schema_version") != SCHEMA_VERSION:
         version = record.get("schema_version") if isinstance(record, dict) else None
         raise CheckpointError(
             f"checkpoint {json_path.name} has schema version {version!r}, "
             f"this pbml-control reads {SCHEMA_VERSION}"
         )
+    return record
+
+
+def _check_plain_zip(data: bytes, name: str) -> None:
+    """np.savez stores its members uncompressed; a compressed member (a zip bomb inflates
+    a few KiB into GiB) is not ours, so its size is never trusted."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise CheckpointError(f"checkpoint {name} is unreadable: {exc}") from None
+    for member in members:
+        if member.compress_type != zipfile.ZIP_STORED or member.file_size > len(data):
+            raise CheckpointError(
+                f"checkpoint {name} is unreadable: member {member.filename!r} is compressed "
+                "(pbml writes plain npz files)"
+            )
+
+
+def load_checkpoint(json_path: str | Path) -> Checkpoint:
+    """Read and verify one checkpoint; any defect raises :class:`CheckpointError`.
+
+    Beyond the hash: the counters must be plausible (a generation of -5 would drop a run's
+    whole metrics history on resume; 1.5e300 overflows), the record must be the one its file
+    name says, and the data a plain npz (never a pickle, never a zip bomb).
+    """
+    json_path = Path(json_path)
+    if json_path.suffix == ".npz":
+        json_path = json_path.with_suffix(".json")
+    record = _read_record(json_path)
+    name = json_path.name
+    generation = _counter(record, "generation", name)
+    next_id = _counter(record, "next_id", name)
+    if json_path.stem.startswith("gen_") and json_path.stem != _stem(generation):
+        raise CheckpointError(
+            f"checkpoint {name} is implausible: its record says generation {generation}"
+        )
+    if not isinstance(record.get("config"), dict):
+        raise CheckpointError(f"checkpoint {name} is implausible: it holds no config table")
     npz_path = json_path.with_suffix(".npz")
     try:
         data = npz_path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint data missing: {npz_path}") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint data {npz_path}: {exc.strerror}") from None
     if hashlib.sha256(data).hexdigest() != record.get("sha256"):
         raise CheckpointError(f"checkpoint data is corrupt (hash mismatch): {npz_path}")
+    _check_plain_zip(data, name)
     try:
         layout = ModuleLayout.from_json(record["layout"])
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
@@ -134,17 +189,22 @@ def load_checkpoint(json_path: str | Path) -> Checkpoint:
         problem_state = {
             k[len(_PROBLEM_PREFIX) :]: v for k, v in arrays.items() if k.startswith(_PROBLEM_PREFIX)
         }
-        meta_keys = {"schema_version", "generation", "next_id", "layout", "config", "sha256"}
-        return Checkpoint(
-            generation=int(record["generation"]),
-            next_id=int(record["next_id"]),
-            population=population,
-            problem_state=problem_state,
-            config=record["config"],
-            meta={k: v for k, v in record.items() if k not in meta_keys},
-        )
     except (KeyError, TypeError, ValueError, zipfile.BadZipFile, OSError) as exc:
-        raise CheckpointError(f"checkpoint {json_path.name} is unreadable: {exc}") from None
+        raise CheckpointError(f"checkpoint {name} is unreadable: {exc}") from None
+    if len(population) and next_id <= int(population.ids.max()):
+        raise CheckpointError(
+            f"checkpoint {name} is implausible: next_id {next_id} is not above its largest "
+            f"member id {int(population.ids.max())}"
+        )
+    meta_keys = {"schema_version", "generation", "next_id", "layout", "config", "sha256"}
+    return Checkpoint(
+        generation=generation,
+        next_id=next_id,
+        population=population,
+        problem_state=problem_state,
+        config=record["config"],
+        meta={k: v for k, v in record.items() if k not in meta_keys},
+    )
 
 
 def find_checkpoint(path: str | Path) -> Path | None:
@@ -153,6 +213,8 @@ def find_checkpoint(path: str | Path) -> Path | None:
     path = Path(path)
     if path.is_file():
         return path.with_suffix(".json")
+    if not path.is_dir():
+        return None
     for folder in (path / "checkpoints", path):
         found = latest_checkpoint(folder)
         if found is not None:

@@ -2,8 +2,12 @@
 
 Each command lives in its own module under ``pbml_control/commands/`` with ``register(sub)``
 and ``run(args) -> int``. Every user error (bad config, bad checkpoint, a run folder in the
-way) prints one line, ``pbml: error: ...``, and exits with code 2 without touching anything on
-disk.
+way, a file that cannot be read or written) prints one line, ``pbml: error: ...``, and exits
+with code 2 without touching anything on disk. Ctrl-C or SIGTERM, however often and however
+early, prints one line and exits with code 130.
+
+Only the standard library is imported at module level: signal handling starts before NumPy or
+anything heavy loads, so an early Ctrl-C is handled like any other.
 """
 
 from __future__ import annotations
@@ -13,12 +17,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from pbml_control.checkpoint import CheckpointError
-from pbml_control.config import ConfigError
-
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 # One module per command, in the order `pbml --help` lists them.
 COMMANDS = ("train", "export", "evaluate", "transfer", "render", "plot")
@@ -37,13 +39,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions whose message is a one-line answer to the user's input (exit 2)."""
+    from pbml_control.checkpoint import CheckpointError
+    from pbml_control.config import ConfigError
+    from pbml_control.members import MemberError
+    from pbml_control.memory import MemoryLimitError
+    from pbml_control.runfolder import RunFolderError
+    from pbml_control.runlock import FolderBusyError
+    from pbml_control.runner import RunError
+
+    return (
+        ConfigError,
+        CheckpointError,
+        MemberError,
+        MemoryLimitError,
+        RunError,
+        RunFolderError,
+        FolderBusyError,
+    )
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An OSError as one line: what failed and on which path (no errno noise)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [p for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(str(p) for p in paths)}" if paths else reason
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _error(message: str) -> int:
+    print(f"pbml: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (ConfigError, CheckpointError) as exc:
-        print(f"pbml: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    from pbml_control.interrupts import interrupts_as_exceptions
+
+    with interrupts_as_exceptions():
+        try:
+            args = build_parser().parse_args(argv)
+            return int(args.func(args))
+        except KeyboardInterrupt:
+            print("pbml: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except MemoryError:
+            return _error("out of memory (the request is too large for this machine)")
+        except RecursionError:
+            return _error("input is nested too deeply")
+        except OSError as exc:  # unreadable input, full disk, read-only folder, ...
+            return _error(describe_os_error(exc))
+        except (OverflowError, UnicodeDecodeError) as exc:
+            return _error(_first_line(exc))
+        except Exception as exc:
+            if isinstance(exc, user_errors()):
+                return _error(_first_line(exc))
+            raise
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,10 @@ __all__ = [
     "RunConfig",
     "apply_overrides",
     "build_section",
+    "check_finite",
+    "config_from_json",
     "load_config",
+    "read_config_text",
 ]
 
 
@@ -85,7 +89,10 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        return _build(cls, data, "")
+        try:
+            return _build(cls, data, "")
+        except RecursionError:
+            raise ConfigError("config is nested too deeply") from None
 
 
 _SECTIONS = {
@@ -105,8 +112,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def check_finite(name: str, value: Any) -> None:
+    """Refuse NaN and infinity anywhere in a value (nested lists and tables included).
+
+    Range checks such as ``x < 0`` are false for NaN, so a NaN would pass every one of them;
+    TOML spells both ``nan`` and ``inf``, and Python's JSON reader accepts them too.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_finite(f"{name}.{key}", item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_finite(name, item)
+
+
 def _coerce(name: str, annotation: Any, value: Any) -> Any:
-    """Check a TOML value against the field's declared type (TOML has no tuples)."""
+    """Check a TOML value against the field's declared type (TOML has no tuples); every float
+    in it must be finite."""
+    check_finite(name, value)
     kind = str(annotation)
     if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -175,11 +200,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise ConfigError(f"--set {key.strip()}: the value is nested too deeply") from None
     return path, value
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    data = json.loads(json.dumps(data))
+    try:
+        data = json.loads(json.dumps(data))
+    except (RecursionError, ValueError):
+        raise ConfigError("config is nested too deeply or holds values JSON cannot") from None
     for text in overrides:
         path, value = parse_override(text)
         node = data
@@ -191,13 +221,44 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
-    """Read a TOML file, apply ``--set`` overrides, and validate everything."""
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few KiB; more is not a config
+
+
+def read_config_text(path: str | Path, what: str = "config file") -> str:
+    """The text of a config file, refusing what is not one: a folder, a device such as
+    /dev/zero (which would be read forever), a huge or binary file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        if not path.exists():
+            raise ConfigError(f"{what} not found: {path}")
+        if not path.is_file():
+            raise ConfigError(f"{what} {path} is not a regular file")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{what} {path} is larger than {MAX_CONFIG_BYTES} bytes")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def config_from_json(text: str, path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """A run's ``config.json`` (with ``--set`` overrides) as a RunConfig; damage is one line."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ConfigError(f"{path} is corrupt (not JSON)") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is corrupt: expected a table, got {type(data).__name__}")
+    return RunConfig.from_dict(apply_overrides(data, overrides or []))
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a TOML file, apply ``--set`` overrides, and validate everything."""
+    text = read_config_text(path)
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"config file {path} is not valid TOML: {first}") from None
     return RunConfig.from_dict(apply_overrides(data, overrides or []))

@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from typing import Any, Protocol
+
+from pbml_control.interrupts import spawn_context
 
 __all__ = ["Backend", "LocalBackend", "ProcessBackend", "RayBackend", "WorkerLostError"]
 
@@ -88,7 +89,7 @@ class ProcessBackend:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=get_context("spawn"),
+                mp_context=spawn_context(),  # workers ignore a Ctrl-C to the process group
                 initializer=_init,
                 initargs=(*self._setup, os.getpid()),
             )

@@ -6,18 +6,20 @@ Layout of a run folder::
     metrics.jsonl        one deterministic row per generation
     timing.jsonl         wall-clock numbers per generation (kept apart: they never repeat)
     checkpoints/         gen_XXXXXX.npz + gen_XXXXXX.json, see checkpoint.py
+    .lock                held by the one process writing the run (runlock.py)
+
+Everything a request can be refused for is checked before the first write: the config, the
+run folder (runfolder.py), the memory the run needs (memory.py), and on resume the lock and
+the checkpoint record.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import signal
+import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +35,14 @@ from pbml_control.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from pbml_control.config import ConfigError, RunConfig
+from pbml_control.config import ConfigError, RunConfig, config_from_json, read_config_text
+from pbml_control.interrupts import ignore_interrupts, interrupts_as_exceptions
 from pbml_control.loop import EvolutionState, Metrics, budget_spent, evolve, initial_state
+from pbml_control.memory import check_fits, population_bytes, rollout_bytes
 from pbml_control.problem import Problem
 from pbml_control.registry import make_problem
+from pbml_control.runfolder import RunFolderError, check_new_run_dir, create_run_dir
+from pbml_control.runlock import RunLock
 
 __all__ = ["RunError", "RunInterrupted", "TrainResult", "read_metrics", "train"]
 
@@ -81,33 +87,53 @@ def _dumps_row(row: Metrics) -> str:
     return json.dumps(clean, sort_keys=True)
 
 
-def _jsonl(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(text, row) of each line of a JSONL file; a line that does not parse (the torn last
-    line of a killed writer) is dropped."""
-    if not path.exists():
+def _parse_row(raw: bytes) -> dict[str, Any] | None:
+    """One metrics line as a row, or None when it is not one (torn, binary, not an object)."""
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
+def _jsonl(path: Path) -> list[tuple[str, dict[str, Any] | None]]:
+    """(text, row or None) of each line of a JSONL file; [] when there is no file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
         return []
-    parsed = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            parsed.append((line, json.loads(line)))
-        except json.JSONDecodeError:
-            continue
-    return parsed
+    return [(raw.decode("utf-8", "replace"), _parse_row(raw)) for raw in data.split(b"\n") if raw]
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Rows of metrics.jsonl; a torn last line from a crash is skipped."""
-    return [row for _, row in _jsonl(Path(run_dir) / "metrics.jsonl")]
+    """Rows of metrics.jsonl; a torn last line from a crash (or any line that is not a row)
+    is skipped."""
+    return [row for _, row in _jsonl(Path(run_dir) / "metrics.jsonl") if row is not None]
 
 
-def _truncate_jsonl(path: Path, before_generation: int) -> None:
-    """Keep rows of generations already covered by the checkpoint we resume from."""
-    if not path.exists():
-        return
-    kept = [
-        line for line, row in _jsonl(path) if row.get("generation", math.inf) < before_generation
+def _generation(row: dict[str, Any] | None) -> int | None:
+    value = None if row is None else row.get("generation")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _kept_lines(path: Path, before_generation: int) -> list[str]:
+    """Lines of rows of generations before ``before_generation`` (those the checkpoint covers).
+
+    What a killed writer leaves (a torn or binary tail) comes after them and is dropped; a
+    line that is not a row *between* them is damage a crash cannot cause, and is refused.
+    """
+    lines = _jsonl(path)
+    kept_at = [
+        i
+        for i, (_, row) in enumerate(lines)
+        if (g := _generation(row)) is not None and g < before_generation
     ]
-    atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+    bad = [i for i, (_, row) in enumerate(lines) if _generation(row) is None]
+    if kept_at and bad and bad[0] < kept_at[-1]:
+        raise CheckpointError(
+            f"cannot resume: {path} line {bad[0] + 1} is not a metrics row (the file is damaged)"
+        )
+    return [lines[i][0] for i in kept_at]
 
 
 def _config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> str:
@@ -124,61 +150,59 @@ def _config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: 
     return ""
 
 
-@contextmanager
-def _interrupts_as_exceptions():
-    """Turn SIGTERM into KeyboardInterrupt so both save a checkpoint on the way out."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
+def stored_config(run_dir: Path, overrides: list[str] | None = None) -> RunConfig:
+    """The config a run folder was started with (plus ``--set`` overrides); one line on damage."""
+    if not run_dir.exists():
+        raise RunError(f"cannot resume: no such run folder {run_dir}")
+    if not run_dir.is_dir():
+        raise RunError(f"cannot resume: {run_dir} is not a folder")
+    path = run_dir / "config.json"
+    if not path.exists():
+        raise RunError(f"cannot resume: {run_dir} has no config.json")
+    text = read_config_text(path, "run config")
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        return config_from_json(text, path, overrides)
+    except ConfigError as exc:
+        if str(exc).startswith(str(path)):
+            raise RunError(f"cannot resume: {exc}") from None
+        raise
 
 
 def resolve_run_config(
     run_dir: Path, config: RunConfig | None, resume: bool, overwrite: bool
 ) -> RunConfig:
     """Check the run folder against the request, without writing anything."""
-    config_path = run_dir / "config.json"
     if resume:
-        if not config_path.exists():
-            raise RunError(f"cannot resume: {run_dir} has no config.json")
-        try:
-            stored_config = RunConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise RunError(f"cannot resume: {config_path} is corrupt") from None
+        stored = stored_config(run_dir)
         if config is None:
-            return stored_config
-        diff = _config_difference(stored_config.to_dict(), config.to_dict())
+            return stored
+        diff = _config_difference(stored.to_dict(), config.to_dict())
         if diff:
             raise RunError(f"cannot resume: config key {diff!r} differs from the run's")
         return config
     if config is None:
         raise RunError("a config file is needed unless --resume is given")
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
-        raise RunError(f"run folder {run_dir} exists; pass --resume or --overwrite")
+    try:
+        check_new_run_dir(run_dir, overwrite)
+    except RunFolderError as exc:
+        raise RunError(str(exc)) from None
     return config
 
 
-def create_run_dir(run_dir: Path, config: RunConfig) -> None:
-    """A fresh folder holding only the resolved config (an old one goes with --overwrite).
-
-    The folder is built under a hidden name and renamed into place, so a crash never leaves a
-    run folder without its config.json (which could be neither resumed nor started afresh).
-    """
-    partial = run_dir.with_name(f".{run_dir.name}.partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    atomic_write_text(
-        partial / "config.json", json.dumps(config.to_dict(), indent=1, sort_keys=True)
+def check_memory(config: RunConfig, problem: Problem) -> None:
+    """Refuse a run whose population (and simulations) would not fit in memory."""
+    layout, n = problem.layout, config.population_size
+    episodes = getattr(getattr(problem, "config", None), "episodes", 0)
+    simulations = n * episodes if isinstance(episodes, int) else 0
+    check_fits(
+        population_bytes(n, layout.num_params, layout.num_modules) + rollout_bytes(simulations),
+        f"this run (population {n:,} x {layout.num_params:,} parameters)",
+        "lower population_size or the policy size (problem.hidden)",
     )
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    os.replace(partial, run_dir)
+
+
+def _stderr(message: str) -> None:
+    print(f"pbml: note: {message}", file=sys.stderr)
 
 
 def _checkpoint(
@@ -194,10 +218,23 @@ def _checkpoint(
     )
 
 
-def _resume_state(run_dir: Path, config: RunConfig, problem: Problem) -> EvolutionState:
+def _resume_state(
+    run_dir: Path,
+    config: RunConfig,
+    problem: Problem,
+    commit: str,
+    notify: Callable[[str], None],
+) -> EvolutionState:
+    """The state a resumed run continues from; call with the run's lock held."""
     path = latest_checkpoint(run_dir / "checkpoints")
     if path is None:
-        return initial_state(config, problem)
+        rows = len(read_metrics(run_dir))
+        if rows:
+            raise CheckpointError(
+                f"cannot resume: {run_dir} has {rows} metrics rows but no checkpoint "
+                "(checkpoints/ was deleted or emptied); start again with --overwrite"
+            )
+        return initial_state(config, problem)  # killed before its first checkpoint
     ckpt = load_checkpoint(path)
     diff = _config_difference(ckpt.config, config.to_dict())
     if diff:
@@ -207,13 +244,40 @@ def _resume_state(run_dir: Path, config: RunConfig, problem: Problem) -> Evoluti
             f"checkpoint {path.name} holds genomes of layout {ckpt.population.layout.to_json()}, "
             f"the problem expects {problem.layout.to_json()}"
         )
+    if len(ckpt.population) != config.population_size:
+        raise CheckpointError(
+            f"checkpoint {path.name} holds {len(ckpt.population)} members, the run "
+            f"{config.population_size}"
+        )
     problem.load_state_dict(ckpt.problem_state)
+    kept = {name: _kept_lines(run_dir / name, ckpt.generation) for name in ("metrics.jsonl",)}
+    stored = str(ckpt.meta.get("git_commit", "unknown"))
+    if "unknown" not in (stored, commit) and stored != commit:
+        notify(
+            f"{path.name} was written by code version {stored[:12]}, this is {commit[:12]}; "
+            "the resumed run may differ from an uninterrupted one"
+        )
     # Past every check, so a refused resume changes nothing on disk.
     for stale in (run_dir / "checkpoints").glob(".gen_*.tmp"):
-        stale.unlink()  # left by a process killed mid-write; never read
-    for name in ("metrics.jsonl", "timing.jsonl"):
-        _truncate_jsonl(run_dir / name, ckpt.generation)
+        stale.unlink()  # left by a process killed mid-write (the lock says it is dead)
+    for name, lines in kept.items():
+        _rewrite_jsonl(run_dir / name, lines)
+    timing = run_dir / "timing.jsonl"
+    if timing.exists():  # wall-clock numbers only: damage there is dropped, not refused
+        _rewrite_jsonl(
+            timing,
+            [
+                t
+                for t, row in _jsonl(timing)
+                if (g := _generation(row)) is not None and g < ckpt.generation
+            ],
+        )
     return EvolutionState(ckpt.generation, ckpt.next_id, ckpt.population)
+
+
+def _rewrite_jsonl(path: Path, lines: list[str]) -> None:
+    if path.exists():
+        atomic_write_text(path, "".join(f"{line}\n" for line in lines))
 
 
 def _validate_goals(config: RunConfig, problem: Problem) -> None:
@@ -234,21 +298,48 @@ def train(
     overwrite: bool = False,
     progress: Callable[[EvolutionState, Metrics, float], None] | None = None,
     problem_runtime: dict[str, Any] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train (or resume) a run in ``run_dir``; raises ConfigError/RunError on bad input."""
+    """Train (or resume) a run in ``run_dir``; raises ConfigError/RunError on bad input.
+
+    ``notify`` receives one-line notices (default: printed to stderr), such as a resume under
+    another code version. SIGINT and SIGTERM save a checkpoint and raise RunInterrupted; any
+    further signal is ignored until that is done.
+    """
     run_dir = Path(run_dir)
     config = resolve_run_config(run_dir, config, resume, overwrite)
+    with interrupts_as_exceptions():
+        return _train(run_dir, config, resume, overwrite, progress, problem_runtime, notify)
+
+
+def _train(
+    run_dir: Path,
+    config: RunConfig,
+    resume: bool,
+    overwrite: bool,
+    progress: Callable[[EvolutionState, Metrics, float], None] | None,
+    problem_runtime: dict[str, Any] | None,
+    notify: Callable[[str], None] | None,
+) -> TrainResult:
     problem = make_problem(config.problem, **(problem_runtime or {}))
+    lock: RunLock | None = None
     try:
+        check_memory(config, problem)
         _validate_goals(config, problem)
         commit = git_commit()  # once per run: it starts a subprocess
         folder = run_dir / "checkpoints"
         if resume:
-            state = _resume_state(run_dir, config, problem)
+            lock = RunLock(run_dir).acquire()
+            state = _resume_state(run_dir, config, problem, commit, notify or _stderr)
         else:
             state = initial_state(config, problem)
-            create_run_dir(run_dir, config)
-            save_checkpoint(folder, _checkpoint(state, config, problem.state_dict(), commit))
+            first = _checkpoint(state, config, problem.state_dict(), commit)
+            lock = create_run_dir(
+                run_dir,
+                json.dumps(config.to_dict(), indent=1, sort_keys=True),
+                lambda partial: save_checkpoint(partial / "checkpoints", first),
+                overwrite,
+            )
         # The newest finished generation, with the problem state that belongs to it: an
         # interrupt may land after evaluate() has already updated the problem (its observation
         # statistics) for a generation whose selection never finished.
@@ -283,9 +374,9 @@ def train(
                 progress(new_state, metrics, seconds)
 
         try:
-            with _interrupts_as_exceptions():
-                state = evolve(state, config, problem, [record])
+            state = evolve(state, config, problem, [record])
         except KeyboardInterrupt:
+            ignore_interrupts()  # a second Ctrl-C must not cut the checkpoint short
             save_checkpoint(
                 folder,
                 _checkpoint(latest["state"], config, latest["problem"], commit),
@@ -297,4 +388,7 @@ def train(
             timing_file.close()
         return TrainResult(run_dir, state, latest["row"])
     finally:
+        ignore_interrupts()  # nor the worker pool's shutdown, which then hung
         problem.close()
+        if lock is not None:
+            lock.release()

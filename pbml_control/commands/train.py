@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from pbml_control.config import ConfigError, RunConfig, apply_overrides, load_config
+from pbml_control.config import ConfigError, RunConfig, load_config
 
 EXIT_INTERRUPTED = 130
 
@@ -57,27 +58,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _default_run_dir(config: RunConfig, config_path: str) -> Path:
+    """``runs/<task>__<config>__<seed>__<time to the microsecond>-<pid>``: two runs started at
+    once (the same second, the same config) never share a name, and the folder is created
+    exclusively in any case (runfolder.py)."""
     stem = Path(config_path).stem
     task = config.problem.params.get("task", config.problem.name)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{str(task).replace('/', '-')}__{stem}__{config.seed}__{stamp}"
-
-
-def _stored_config(run_dir: Path, overrides: list[str]) -> RunConfig:
-    """The run's own config with ``--set`` overrides (``--resume`` without CONFIG)."""
-    path = run_dir / "config.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"cannot resume: {run_dir} has no config.json") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ConfigError(f"cannot resume: {path} is corrupt") from None
-    return RunConfig.from_dict(apply_overrides(stored, overrides))
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"{now % 1:.6f}"[1:]
+    name = f"{str(task).replace('/', '-')}__{stem}__{config.seed}__{stamp}-{os.getpid()}"
+    return Path("runs") / name
 
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.progress import ProgressBar
-    from pbml_control.runner import RunError, RunInterrupted, train
+    from pbml_control.runner import RunError, RunInterrupted, stored_config, train
 
     if args.resume is None and args.config is None:
         raise ConfigError("train needs a CONFIG file or --resume RUN_DIR")
@@ -98,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None:
         config = load_config(args.config, args.overrides)
     else:
-        config = _stored_config(args.resume, args.overrides)
+        try:
+            config = stored_config(args.resume, args.overrides)
+        except RunError as exc:
+            raise ConfigError(str(exc)) from None
     run_dir = args.resume or args.out or _default_run_dir(config, args.config)
     bar = None if args.quiet else ProgressBar(config.generations)
     try:
@@ -108,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume is not None,
             overwrite=args.overwrite,
             progress=bar.update if bar else None,
+            notify=lambda message: print(f"pbml: note: {message}", file=sys.stderr),
         )
     except RunInterrupted as stop:
         if bar:  # closed first, so that the resume hint is the last line on the terminal

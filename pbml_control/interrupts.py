@@ -1,0 +1,78 @@
+"""Ctrl-C and SIGTERM: one clean stop, however many signals arrive.
+
+The first SIGINT or SIGTERM becomes a ``KeyboardInterrupt`` (so ``train`` saves a checkpoint and
+every writer removes its temporary file); every later one is ignored while that clean-up runs.
+Without that, a second Ctrl-C landed in the worker pool's shutdown, printed a traceback and hung
+until a third one. Worker processes start with SIGINT blocked, so a Ctrl-C sent to the whole
+process group stops only the parent, which shuts its workers down itself (no worker tracebacks);
+the standard library's resource tracker starts its process the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Any
+
+__all__ = ["ignore_interrupts", "interrupts_as_exceptions", "spawn_context"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _stop_once(signum: int, frame: Any) -> None:
+    """Raise KeyboardInterrupt once; from now on both signals are ignored."""
+    for sig in _SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_as_exceptions() -> Iterator[None]:
+    """Within the block the first SIGINT/SIGTERM raises KeyboardInterrupt, later ones are
+    ignored; the previous handlers come back on exit. A no-op off the main thread."""
+    if not _on_main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    for sig in _SIGNALS:
+        signal.signal(sig, _stop_once)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def ignore_interrupts() -> None:
+    """From here on (until the enclosing :func:`interrupts_as_exceptions` exits) ignore both
+    signals: for clean-up that must not be cut short, such as shutting a worker pool down."""
+    if _on_main_thread():
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+class _SigintBlockedProcess(SpawnProcess):
+    """A spawned process that starts with SIGINT blocked (the mask survives exec)."""
+
+    def start(self) -> None:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _SigintBlockedContext(SpawnContext):
+    Process = _SigintBlockedProcess
+
+
+def spawn_context() -> SpawnContext:
+    """The ``spawn`` multiprocessing context, with SIGINT blocked in every child."""
+    return _SigintBlockedContext()
