@@ -69,7 +69,7 @@ def parse_task_name(name: str) -> tuple[str, str | None]:
     version = m.group("version")
     if version is not None and f"{task}-v{version}" in GYM_TASK_SPECS:
         task = f"{task}-v{version}"
-    elif task in _GYM_FAMILIES:
+    elif task in _GYM_FAMILIES and version is None:
         raise ValueError(f"task {name!r} needs a version on the fast path: {_GYM_FAMILIES[task]}")
     elif task not in TASK_SPECS:
         raise ValueError(f"unknown task {task!r} in {name!r}; known tasks: {sorted(ALL_SPECS)}")
@@ -99,8 +99,16 @@ def make_task_spec(name: str, **kwargs: Any) -> TaskSpec:
 
 
 def goal_space(name: str) -> GoalSpace:
-    """The goal space of a task, by any of the names `make_task_spec` accepts."""
-    task, _ = parse_task_name(name)
+    """The goal space of a task, by any of the names `make_task_spec` accepts; any other name
+    (a Gymnasium id on the generic path) has no goals."""
+    try:
+        task, _ = parse_task_name(name)
+    except ValueError as fast_error:
+        try:
+            gymnasium.spec(name)
+        except gymnasium.error.Error:
+            raise ValueError(f"{fast_error}; nor is {name!r} a Gymnasium id") from None
+        return NoGoalSpace(name)
     return GOAL_SPACES[task] if task in GOAL_SPACES else NoGoalSpace(task)
 
 

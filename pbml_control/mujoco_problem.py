@@ -6,7 +6,9 @@ out member-major (sim = member * episodes + episode) and cut into contiguous chu
 worker process; each chunk runs on a ``mujoco.batch.Batch`` with the policy's forward pass
 batched across its simulations (``envs/batch_rollout.py``). Per-simulation results do not
 depend on the chunking, and observation statistics are summed per simulation and merged in
-simulation order, so results are the same for any number of workers.
+simulation order, so results are the same for any number of workers. A Gymnasium id without a
+task spec runs on the generic path instead (``envs/generic.py``: one ``gymnasium.make`` env per
+simulation), with the same policy, normalisation and seeds.
 
 Observation normalisation (Salimans et al., 2017): one running mean/std shared by the
 population, updated after each generation from the observations of that generation, frozen
@@ -22,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from pbml_control.config import build_section
-from pbml_control.envs import goal_space, make_task_spec
-from pbml_control.envs.batch_rollout import rollout_batch
+from pbml_control.envs import goal_space
+from pbml_control.envs.paths import make_task, rollout
 from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend, RayBackend
 from pbml_control.genome import ModuleLayout
 from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
@@ -89,7 +91,7 @@ class _Rollouts:
 
     def __init__(self, config: MujocoProblemConfig) -> None:
         self.config = config
-        self.task = make_task_spec(
+        self.task = make_task(  # a TaskSpec (fast path) or a GenericTask (any Gymnasium id)
             config.task, max_episode_steps=config.max_episode_steps, **config.spec_overrides
         )
         self.model = self.task.build_model()
@@ -128,12 +130,12 @@ class _Rollouts:
             total[:] += masked
             total_sq[:] += masked * masked
 
-        returns, lengths, unstable = rollout_batch(
+        returns, lengths, unstable = rollout(
             self.task,
             self.model,
             goal,
             seeds,
-            policy.act,
+            policy.logits if getattr(self.task, "discrete", False) else policy.act,
             on_obs=accumulate if normalizer_state is not None else None,
         )
         return ChunkResult(returns, lengths, unstable, count, total, total_sq)

@@ -247,10 +247,15 @@ class _Rollout:
     def __init__(self, source: RenderSource, panel: Panel, width: int, height: int, seed: int):
         import gymnasium
 
-        from pbml_control.envs import parse_task_name, task_id
+        from pbml_control.envs import is_fast_path, parse_task_name, task_id
         from pbml_control.policies import PopulationPolicy
 
         config = source.problem.config
+        if not is_fast_path(config.task):
+            raise RenderError(
+                f"pbml render draws fast-path MuJoCo tasks only; {config.task} runs on the "
+                "generic Gymnasium path (see docs/tasks.md)"
+            )
         self.panel = panel
         self.env = gymnasium.make(
             task_id(*parse_task_name(config.task)),

@@ -107,6 +107,15 @@ class PopulationPolicy:
         computed, finished ones included (the caller ignores their actions), so shapes and
         buffers never change during an episode.
         """
+        return np.tanh(self._head(obs)) * self._half + self._mid
+
+    def logits(self, obs: np.ndarray) -> np.ndarray:
+        """The head's raw outputs ``z (S, act_dim)`` before squashing (a new array): discrete
+        actions take their argmax, which tanh's saturation would turn into ties."""
+        return self._head(obs).copy()
+
+    def _head(self, obs: np.ndarray) -> np.ndarray:
+        """Normalise, then the MLP up to the head: a view ``(S, act_dim)`` of a buffer."""
         obs = np.asarray(obs)
         x = self._obs
         if obs.shape != (self.num_sims, self.spec.obs_dim):
@@ -130,8 +139,7 @@ class PopulationPolicy:
             if k < last:
                 self._act(buf, buf)
             h = buf
-        z = h[:, 0, :]
-        return np.tanh(z) * self._half + self._mid
+        return h[:, 0, :]
 
     def __len__(self) -> int:
         return self.num_sims
