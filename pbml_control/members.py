@@ -92,6 +92,8 @@ def parse_goal(text: str, source: RunSource) -> np.ndarray:
         goal = np.array(values, dtype=np.float64)
     except ValueError:
         raise MemberError(f"goal {text!r} is not a number or comma-separated numbers") from None
+    if not np.isfinite(goal).all():
+        raise MemberError(f"goal {text!r} must be finite")
     dim = source.problem.task.goal_dim
     if goal.shape != (dim,):
         raise MemberError(f"goal {text!r} has {goal.size} value(s); {source.task_name} needs {dim}")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pbml_control.atomic import atomic_output
 from pbml_control.members import (
     Member,
     MemberError,
@@ -368,41 +369,53 @@ GIF_MAX_FPS = 50.0
 def write_media(
     frames: Iterable[np.ndarray], video: Path, fps: float, gif: Path | None = None
 ) -> int:
-    """Stream frames into an H.264 MP4 (and a looping GIF); returns the number of frames."""
+    """Stream frames into an H.264 MP4 (and a looping GIF); returns the number of frames.
+
+    Both files are built under hidden temporary names in their folder and renamed into place
+    when complete (atomic.py): a kill, a signal or an error mid-render leaves no truncated
+    video under the final name, and an older file of that name stays as it was.
+    """
     import imageio.v2 as imageio
 
     video.parent.mkdir(parents=True, exist_ok=True)
-    writer = imageio.get_writer(
-        video, fps=fps, codec="libx264", quality=7, macro_block_size=2, pixelformat="yuv420p"
-    )
     gif_frames: list[np.ndarray] = []
     # GIF delays are whole centiseconds and browsers slow delays under 20 ms to 100 ms, so a
     # 125 fps Hopper video keeps every k-th frame in its GIF, still in real time.
     gif_every = max(1, math.ceil(fps / GIF_MAX_FPS))
     count = 0
-    try:
-        for frame in frames:
-            writer.append_data(frame)
-            if gif is not None and count % gif_every == 0:
-                gif_frames.append(frame)
-            count += 1
-    except BaseException:
-        writer.close()
-        video.unlink(missing_ok=True)  # no half-written video left behind
-        raise
-    writer.close()
-    if gif is not None:
-        from PIL import Image
-
-        images = [
-            Image.fromarray(f).quantize(colors=128, dither=Image.Dither.NONE) for f in gif_frames
-        ]
-        images[0].save(
-            gif,
-            save_all=True,
-            append_images=images[1:],
-            duration=int(round(1000.0 * gif_every / fps, -1)),
-            loop=0,
-            optimize=True,
+    with atomic_output(video) as partial_video:
+        writer = imageio.get_writer(
+            partial_video,
+            format="FFMPEG",
+            fps=fps,
+            codec="libx264",
+            quality=7,
+            macro_block_size=2,
+            pixelformat="yuv420p",
         )
+        try:
+            for frame in frames:
+                writer.append_data(frame)
+                if gif is not None and count % gif_every == 0:
+                    gif_frames.append(frame)
+                count += 1
+        finally:
+            writer.close()
+        if gif is not None:
+            from PIL import Image
+
+            images = [
+                Image.fromarray(f).quantize(colors=128, dither=Image.Dither.NONE)
+                for f in gif_frames
+            ]
+            with atomic_output(gif) as partial_gif:
+                images[0].save(
+                    partial_gif,
+                    format="GIF",
+                    save_all=True,
+                    append_images=images[1:],
+                    duration=int(round(1000.0 * gif_every / fps, -1)),
+                    loop=0,
+                    optimize=True,
+                )
     return count

@@ -9,7 +9,12 @@ from pbml_control.config import ConfigError
 
 EXAMPLE = """examples:
   pbml export runs/default --out best.safetensors
-  pbml export runs/default --member rank:3 --goal -1.5 --out r3.safetensors --torch r3.pt
+  pbml export runs/default --member rank:3 --goal -1.5 --out r3.safetensors \\
+      --torch r3_torch.safetensors
+
+--torch FILE saves the policy as a torch state_dict: FILE.safetensors (safetensors.torch, no
+pickle: load it with safetensors.torch.load_file) or FILE.pt (torch.save, which is a zip of
+pickles: load it only from people you trust, with torch.load(FILE, weights_only=True)).
 
 members: best | rank:K (rank:1 = best) | a member id; best and rank:K evaluate the population
 on the goals given (default: the goal the run was on at its checkpoint).
@@ -37,16 +42,53 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--goal", action="append", help="goal for ranking (repeatable; '0.1,0.2' for vectors)"
     )
     parser.add_argument("--out", type=Path, required=True, help="genome file (.safetensors)")
-    parser.add_argument("--torch", type=Path, help="also save the nn.Module's state_dict here")
+    parser.add_argument(
+        "--torch",
+        type=Path,
+        help="also save the nn.Module's state_dict: .safetensors (no pickle) or .pt (torch.save)",
+    )
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from pbml_control.export import run_goal, save_member
-    from pbml_control.members import MemberError, load_source, parse_goal, select_members
+TORCH_SUFFIXES = (".safetensors", ".pt", ".pth")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path checked before anything is loaded, computed or written."""
+    from pbml_control.outputs import check_output_file
 
     if args.out.suffix != ".safetensors":
         raise ConfigError(f"--out must end in .safetensors, got {args.out}")
+    check_output_file(args.out, "--out")
+    if args.torch is not None:
+        if args.torch.suffix not in TORCH_SUFFIXES:
+            raise ConfigError(f"--torch must end in {', '.join(TORCH_SUFFIXES)}, got {args.torch}")
+        check_output_file(args.torch, "--torch")
+        if args.torch.resolve() == args.out.resolve():
+            raise ConfigError("--torch and --out name the same file")
+
+
+def _torch_bytes(state_dict: dict, path: Path) -> bytes:
+    """The state_dict as safetensors (no pickle) or, for .pt/.pth, torch.save's zip."""
+    if path.suffix == ".safetensors":
+        import safetensors.torch
+
+        return safetensors.torch.save({k: v.contiguous() for k, v in state_dict.items()})
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    return buffer.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    from pbml_control.atomic import atomic_write_bytes
+    from pbml_control.export import run_goal, save_member
+    from pbml_control.members import MemberError, load_source, parse_goal, select_members
+
+    _check_outputs(args)
     try:
         source = load_source(args.run)
     except MemberError as exc:
@@ -54,10 +96,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         goals = [parse_goal(g, source) for g in args.goal] if args.goal else [run_goal(source)]
         (member,) = select_members(source, [args.member], goals)
-        path = save_member(source, member, goals, args.out)
-        if args.torch is not None:
-            import torch
-
+        torch_data = None
+        if args.torch is not None:  # built before either file is written
             from pbml_control.policies import to_torch_module
 
             module = to_torch_module(
@@ -65,11 +105,15 @@ def run(args: argparse.Namespace) -> int:
                 source.checkpoint.population.params[member.index],
                 source.normalizer_state,
             )
-            torch.save(module.state_dict(), args.torch)
+            torch_data = _torch_bytes(module.state_dict(), args.torch)
+        path = save_member(source, member, goals, args.out)  # atomic (policies/io.py)
+        if torch_data is not None:
+            atomic_write_bytes(args.torch, torch_data)
     except MemberError as exc:
         raise ConfigError(str(exc)) from None
     finally:
         source.close()
     fitness = "" if member.fitness is None else f", fitness {member.fitness:.4g}"
-    print(f"saved member {member.id} ({member.label}{fitness}) to {path}")
+    also = "" if args.torch is None else f" and {args.torch}"
+    print(f"saved member {member.id} ({member.label}{fitness}) to {path}{also}")
     return 0

@@ -49,13 +49,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in [0, 2**32)")
+    return value
+
+
+MIN_FPS, MAX_FPS = 0.01, 120.0
+
+
 def _fps(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 120:
-        raise argparse.ArgumentTypeError(f"fps {text!r} must be in (0, 120]")
+    if not MIN_FPS <= value <= MAX_FPS:  # also false for NaN
+        raise argparse.ArgumentTypeError(f"fps {text!r} must be in [{MIN_FPS}, {MAX_FPS:g}]")
     return value
 
 
@@ -92,17 +105,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     render.add_argument(
         "--size", type=_size, default=(320, 240), metavar="WxH", help="tile size (320x240)"
     )
-    render.add_argument("--seed", type=int, default=0, help="seed of the rollouts' resets (0)")
+    render.add_argument(
+        "--seed", type=_non_negative, default=0, help="seed of the rollouts' resets (0)"
+    )
     render.add_argument("--out", type=Path, required=True, metavar="FILE.mp4", help="video file")
     render.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control import render as rd
+    from pbml_control.outputs import check_output_file
 
     if args.out.suffix.lower() != ".mp4":
         print(f"pbml: error: --out must name an .mp4 file, got {args.out}", file=sys.stderr)
         return EXIT_USAGE
+    for path in (args.out, args.out.with_suffix(".gif")) if args.gif else (args.out,):
+        check_output_file(path, "--out")  # OutputPathError: one line, exit 2 (cli.py)
     source = None
     try:
         rd.select_gl_backend()  # before anything imports mujoco
