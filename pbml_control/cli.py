@@ -45,6 +45,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from pbml_control.config import ConfigError
     from pbml_control.members import MemberError
     from pbml_control.memory import MemoryLimitError
+    from pbml_control.outputs import OutputPathError
     from pbml_control.runfolder import RunFolderError
     from pbml_control.runlock import FolderBusyError
     from pbml_control.runner import RunError
@@ -54,6 +55,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
         CheckpointError,
         MemberError,
         MemoryLimitError,
+        OutputPathError,
         RunError,
         RunFolderError,
         FolderBusyError,

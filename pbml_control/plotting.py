@@ -16,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PlotError", "RunMetrics", "load_metrics", "plot_fitness", "plot_runs", "plot_sigma"]
+from pbml_control.atomic import atomic_output
+
+__all__ = [
+    "PlotError",
+    "RunMetrics",
+    "load_metrics",
+    "plot_fitness",
+    "plot_runs",
+    "plot_sigma",
+    "save_figure",
+]
 
 
 class PlotError(ValueError):
@@ -89,6 +99,16 @@ def load_metrics(run_dir: str | Path) -> RunMetrics:
     return RunMetrics(run_dir, _label(run_dir), rows)
 
 
+def save_figure(fig: Any, path: Path, dpi: int) -> None:
+    """Write a PNG atomically (atomic.py: a kill never leaves a 0-byte or truncated one) and
+    close the figure."""
+    try:
+        with atomic_output(path) as partial:
+            fig.savefig(partial, dpi=dpi, format="png")
+    finally:
+        _pyplot().close(fig)
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -137,8 +157,7 @@ def plot_fitness(runs: list[RunMetrics], path: Path) -> Path:
     goal_ax.set_xlabel("generation")
     goal_ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -180,8 +199,7 @@ def plot_sigma(runs: list[RunMetrics], path: Path) -> Path | None:
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(4, len(labels)))
     fig.suptitle("Mutation radius per module")
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -189,6 +207,8 @@ def plot_runs(run_dirs: list[str | Path], out_dir: str | Path) -> list[Path]:
     """Load every run (all or nothing) and write ``fitness.png`` and ``sigma.png``."""
     runs = [load_metrics(d) for d in run_dirs]
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PlotError(f"--out {out_dir} exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [plot_fitness(runs, out_dir / "fitness.png")]
     sigma = plot_sigma(runs, out_dir / "sigma.png")

@@ -386,6 +386,9 @@ def _check_layouts_and_draw_goals(
     first = next(iter(configs.values()))
     problem = make_problem(first.problem)
     try:
+        from pbml_control.runner import check_memory
+
+        check_memory(first, problem)  # one job's population and simulations
         for run in runs:
             layout = load_checkpoint(run.checkpoint_path).population.layout
             if layout != problem.layout:
@@ -467,16 +470,40 @@ def run_job(job: TransferJob) -> dict[str, Any]:
     }
 
 
-def run_plan(plan: TransferPlan, processes: int = 1) -> dict[str, Any]:
-    """Run every job (in ``processes`` processes; results do not depend on it) and aggregate."""
-    if processes > 1 and len(plan.jobs) > 1:
-        import multiprocessing
+def _run_indexed(item: tuple[int, TransferJob]) -> tuple[int, dict[str, Any]]:
+    return item[0], run_job(item[1])
 
-        with multiprocessing.get_context("spawn").Pool(min(processes, len(plan.jobs))) as pool:
-            results = pool.map(run_job, plan.jobs, chunksize=1)
+
+def run_plan(plan: TransferPlan, processes: int = 1, cache: Any = None) -> dict[str, Any]:
+    """Run every job (in ``processes`` processes; results do not depend on it) and aggregate.
+
+    ``cache`` (a :class:`~pbml_control.transfer_cache.JobCache`) supplies finished jobs and
+    keeps each new one as soon as it finishes, so a killed transfer loses at most the jobs in
+    flight.
+    """
+    results: dict[int, dict[str, Any]] = {}
+    for i, job in enumerate(plan.jobs):
+        found = cache.load(job) if cache is not None else None
+        if found is not None:
+            results[i] = found
+    todo = [i for i in range(len(plan.jobs)) if i not in results]
+
+    def keep(i: int, result: dict[str, Any]) -> None:
+        results[i] = result
+        if cache is not None:
+            cache.save(plan.jobs[i], result)
+
+    if processes > 1 and len(todo) > 1:
+        from pbml_control.interrupts import spawn_context
+
+        with spawn_context().Pool(min(processes, len(todo))) as pool:
+            items = [(i, plan.jobs[i]) for i in todo]
+            for i, result in pool.imap_unordered(_run_indexed, items, chunksize=1):
+                keep(i, result)  # as each finishes, not in plan order
     else:
-        results = [run_job(job) for job in plan.jobs]
-    return aggregate(plan, results)
+        for i in todo:
+            keep(i, run_job(plan.jobs[i]))
+    return aggregate(plan, [results[i] for i in range(len(plan.jobs))])
 
 
 # ----------------------------------------------------------------------------------------------

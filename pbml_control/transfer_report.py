@@ -6,6 +6,7 @@ never depends on how it is written up. Figures are drawn from the numbers that a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.atomic import atomic_write_text
+from pbml_control.atomic import atomic_output
+from pbml_control.plotting import save_figure
 from pbml_control.transfer import METRICS
 
 __all__ = ["dumps", "plot_transfer", "transfer_table", "write_outputs"]
@@ -46,7 +48,7 @@ def transfer_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _markdown(data: dict[str, Any], figures: Sequence[str]) -> str:
+def _markdown(data: dict[str, Any], figures: Sequence[str], json_sha256: str) -> str:
     plan = data["plan"]
     thresholds = ", ".join(f"seed {s}: {_fmt(t)}" for s, t in data["thresholds"].items())
     rule = (
@@ -68,6 +70,7 @@ def _markdown(data: dict[str, Any], figures: Sequence[str]) -> str:
         "",
     ]
     lines += [f"![{name}]({name})" for name in figures]
+    lines += ["", f"<!-- written with transfer.json of SHA-256 {json_sha256} -->"]
     return "\n".join(lines) + "\n"
 
 
@@ -102,8 +105,7 @@ def plot_transfer(data: dict[str, Any], out_dir: Path, prefix: str = "transfer")
     )
     fig.tight_layout()
     paths.append(out_dir / f"{prefix}_fitness.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
 
     fig, ax = plt.subplots(figsize=(1.2 * len(arms) + 3, 4))
     stats = [entry["summary"]["generations_to_threshold"] for entry in arms.values()]
@@ -118,8 +120,7 @@ def plot_transfer(data: dict[str, Any], out_dir: Path, prefix: str = "transfer")
     ax.legend(fontsize=8)
     fig.tight_layout()
     paths.append(out_dir / f"{prefix}_threshold.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
     return paths
 
 
@@ -129,10 +130,23 @@ def dumps(data: dict[str, Any]) -> str:
 
 
 def write_outputs(data: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """transfer.json, transfer.md and the two PNGs in ``out_dir``."""
+    """transfer.json, transfer.md and the two PNGs in ``out_dir``, each written atomically.
+
+    The figures come first; then transfer.md and transfer.json are written in full under
+    temporary names and renamed one right after the other, JSON last. transfer.md names the
+    SHA-256 of the transfer.json it belongs to; a kill between the two renames (a window of
+    microseconds) leaves a pair that a rerun of the same command rewrites from the kept jobs.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "transfer.json", dumps(data))
     figures = plot_transfer(data, out_dir)
-    atomic_write_text(out_dir / "transfer.md", _markdown(data, [p.name for p in figures]))
+    json_text = dumps(data)
+    digest = hashlib.sha256(json_text.encode("utf-8")).hexdigest()
+    markdown = _markdown(data, [p.name for p in figures], digest)
+    with (
+        atomic_output(out_dir / "transfer.json") as json_tmp,
+        atomic_output(out_dir / "transfer.md") as md_tmp,
+    ):
+        json_tmp.write_text(json_text, encoding="utf-8")
+        md_tmp.write_text(markdown, encoding="utf-8")
     return [out_dir / "transfer.json", out_dir / "transfer.md", *figures]

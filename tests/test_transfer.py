@@ -191,6 +191,8 @@ def test_cli_writes_outputs_with_identical_budgets(runs: dict[str, Path], tmp_pa
         "transfer.md",
         "transfer_fitness.png",
         "transfer_threshold.png",
+        "jobs",  # each arm and seed as it finished, reused by a rerun
+        ".lock",  # empty: held only while a transfer writes here
     }
     data = json.loads((out / "transfer.json").read_text())
     assert data["plan"]["arms"] == ["pbml", "static", "greedy", FRESH]

@@ -40,20 +40,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from pbml_control.memory import check_fits, rollout_bytes
     from pbml_control.mujoco_problem import evaluate_genome
     from pbml_control.policies import load_genome
 
     if args.episodes < 1 or args.steps < 1:
         raise ConfigError("--episodes and --steps must be >= 1")
+    if not 0 <= args.seed < 2**32:
+        raise ConfigError(f"--seed must be in [0, 2**32), got {args.seed}")
+    # Episodes run side by side, so they are what costs memory (steps keep no history).
+    check_fits(
+        rollout_bytes(args.episodes),
+        f"evaluating {args.episodes:,} episodes at once",
+        "lower --episodes",
+    )
+    if not args.genome.is_file():
+        what = "not a file" if args.genome.exists() else "not found"
+        raise ConfigError(f"genome file {what}: {args.genome}")
     try:
         genome = load_genome(args.genome)
-    except FileNotFoundError:
-        raise ConfigError(f"genome file not found: {args.genome}") from None
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     task = args.task or genome.metadata.get("task")
     if not task:
         raise ConfigError(f"{args.genome} names no task; pass --task")
+    if not isinstance(task, str):
+        raise ConfigError(
+            f"{args.genome}: its metadata 'task' is not a name ({task!r}); pass --task"
+        )
     goal = None
     if args.goal is not None:
         try:
@@ -62,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"goal {args.goal!r} is not a number or comma-separated numbers"
             ) from None
+        if not np.isfinite(goal).all():
+            raise ConfigError(f"goal {args.goal!r} must be finite")
     try:
         returns = evaluate_genome(genome, task, goal, args.episodes, args.steps, args.seed)
     except ValueError as exc:

@@ -36,7 +36,10 @@ examples:
       --generations 100 --fresh --set schedule.kind=random --set schedule.period=10 --out tr-sq/
 
 outputs in DIR: transfer.json (raw curves per arm/seed/generation, metrics, summaries),
-transfer.md (table), transfer_fitness.png, transfer_threshold.png.
+transfer.md (table), transfer_fitness.png, transfer_threshold.png, and jobs/ (each arm and
+seed as it finishes). Rerunning the same command reuses finished jobs (a killed transfer goes
+on where it stopped; a changed setting or source recomputes what it affects); --overwrite
+recomputes every job. A DIR that is not empty and holds no transfer needs --overwrite.
 """
 
 
@@ -102,17 +105,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--processes", type=int, default=1, help="arm/seed jobs run in parallel (default 1)"
     )
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace files in an existing DIR")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="recompute every job; write into a DIR that holds other files",
+    )
     p.set_defaults(func=run)
 
 
+def _is_transfer_folder(out: Path) -> bool:
+    from pbml_control.transfer_cache import JOBS_FOLDER
+
+    return (out / JOBS_FOLDER).is_dir() or (out / "transfer.json").is_file()
+
+
 def run(args: argparse.Namespace) -> int:
+    from pbml_control.outputs import check_output_folder
+    from pbml_control.runlock import RunLock, check_free
     from pbml_control.transfer import plan_transfer, run_plan
+    from pbml_control.transfer_cache import JOBS_FOLDER, JobCache
     from pbml_control.transfer_report import transfer_table, write_outputs
 
     out: Path = args.out
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.overwrite)):
-        raise ConfigError(f"output folder {out} exists and is not empty; pass --overwrite")
+    check_output_folder(out, "--out")
+    if out.is_dir():
+        check_free(out)  # another transfer writes there: refused before any work
+        if any(out.iterdir()) and not _is_transfer_folder(out) and not args.overwrite:
+            raise ConfigError(
+                f"output folder {out} is not empty and holds no transfer; pass --overwrite "
+                "to write into it"
+            )
     if args.processes < 1:
         raise ConfigError(f"--processes must be >= 1, got {args.processes}")
     plan = plan_transfer(
@@ -128,12 +150,15 @@ def run(args: argparse.Namespace) -> int:
         overrides=args.overrides,
     )
     started = time.perf_counter()
-    data = run_plan(plan, processes=args.processes)
-    paths = write_outputs(data, out)
+    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):
+        cache = JobCache(out / JOBS_FOLDER, reuse=not args.overwrite)
+        data = run_plan(plan, processes=args.processes, cache=cache)
+        paths = write_outputs(data, out)
     print(transfer_table(data))
     print(
-        f"{len(plan.jobs)} runs in {time.perf_counter() - started:.1f} s; wrote "
-        + ", ".join(str(p) for p in paths),
+        f"{len(plan.jobs)} runs ({cache.reused} reused from {out / JOBS_FOLDER}) in "
+        f"{time.perf_counter() - started:.1f} s; wrote " + ", ".join(str(p) for p in paths),
         file=sys.stderr,
     )
     return 0
