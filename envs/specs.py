@@ -322,8 +322,8 @@ class AntHeadingSpec(TaskSpec):
     - ctrl cost. The velocity comes from the free joint's qpos (the torso origin), not from
     the one-substep-stale `xpos` v5 uses, so the task needs only qpos/qvel. Contact forces
     (cost and cfrc_ext observation) are left out, as in v4's default
-    `use_contact_forces=False`: `mujoco.batch` does not run `mj_rnePostConstraint`, so they
-    could not be reproduced on the fast path. The goal features are (cos h, sin h), which
+    `use_contact_forces=False`, which keeps the task on the cheaper non-persistent Batch
+    (`Ant-v5` in `gym_specs` has them, exactly). The goal features are (cos h, sin h), which
     are continuous across the +-pi seam. `healthy_z_range` is multiplied by the variant's
     `limb_length_scale` (a long-legged ant stands higher than 1.0).
     """

@@ -138,3 +138,25 @@ def test_halfcheetah_vel_model_compiles_exactly_as_upstream() -> None:
     ref = gym.make("HalfCheetah-v5").unwrapped.model
     for name in ("body_mass", "body_inertia", "body_ipos", "geom_size", "dof_armature"):
         np.testing.assert_array_equal(getattr(ours, name), getattr(ref, name))
+
+
+def test_halfcheetah_vel_observes_exactly_what_halfcheetah_v5_does() -> None:
+    """Same seeds and actions: HalfCheetahVel's observation minus its goal equals v5's, to the
+    bit, over 200 steps (the one-ulp mass difference once made them drift apart)."""
+    traces = {}
+    for name in ("HalfCheetahVel", "HalfCheetah-v5"):
+        spec = pe.make_task_spec(name, max_episode_steps=200)
+        driver = Driver(pe.make_task_spec("HalfCheetah-v5"), 200)
+        t = [0]
+
+        def act(obs: np.ndarray, driver: Driver = driver, t: list = t) -> np.ndarray:
+            t[0] += 1
+            return driver.act(obs, slice(None), t[0] - 1)
+
+        traces[name] = {}
+        pe.rollout_batch(
+            spec, spec.build_model(), spec.default_goal, SEEDS, act, trace=traces[name]
+        )
+    np.testing.assert_array_equal(
+        traces["HalfCheetahVel"]["obs"][..., :-1], traces["HalfCheetah-v5"]["obs"]
+    )
