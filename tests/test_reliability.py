@@ -126,10 +126,10 @@ def _nan_actions(task, model, goal, seeds, act, **kwargs):
     def broken(obs: np.ndarray) -> np.ndarray:
         return np.full_like(np.asarray(act(obs), dtype=np.float64), np.nan)
 
-    return _real_rollout_batch(task, model, goal, seeds, broken, **kwargs)
+    return _real_rollout(task, model, goal, seeds, broken, **kwargs)
 
 
-_real_rollout_batch = mujoco_problem.rollout_batch
+_real_rollout = mujoco_problem.rollout
 
 
 @pytest.mark.parametrize("fault", ["exploding_physics", "nan_actions"])
@@ -140,7 +140,7 @@ def test_unstable_episodes_end_with_low_finite_fitness_counted_in_metrics(
     if fault == "exploding_physics":
         monkeypatch.setattr(mujoco_problem, "_Rollouts", _ExplodingRollouts)
     else:
-        monkeypatch.setattr(mujoco_problem, "rollout_batch", _nan_actions)
+        monkeypatch.setattr(mujoco_problem, "rollout", _nan_actions)
     out = tmp_path / "run"
     assert main(["train", SQUARE.replace("square", "halfcheetah_velocity"), "--out", str(out),
                  "--quiet", *tiny_mujoco_run(workers=1)]) == 0  # fmt: skip
