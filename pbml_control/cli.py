@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 # One module per command, in the order `pbml --help` lists them.
-COMMANDS = ("train", "export", "evaluate", "transfer", "render", "plot")
+COMMANDS = ("train", "export", "evaluate", "transfer", "render", "plot", "zoo")
 
 
 class _Parser(argparse.ArgumentParser):

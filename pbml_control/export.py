@@ -1,7 +1,8 @@
 """From a run folder to one genome a user can keep: save it, export it.
 
 Members are chosen by :mod:`pbml_control.members` (the same code ``pbml render`` uses), on the
-goal the run was on at its checkpoint unless goals are given.
+goal the run was on at its checkpoint unless goals are given. A genome file or zoo entry has
+one member, saved again as it is (same arrays, same metadata).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pbml_control.config import RunConfig
-from pbml_control.members import Member, RunSource
+from pbml_control.members import GenomeSource, Member, RunSource, Source
 from pbml_control.schedules import GoalSchedule
 
 __all__ = ["run_goal", "save_member"]
@@ -25,12 +26,15 @@ def run_goal(source: RunSource) -> np.ndarray:
     return schedule.goal(max(ckpt.generation - 1, 0))
 
 
-def save_member(
-    source: RunSource, member: Member, goals: list[np.ndarray], out: str | Path
-) -> Path:
+def save_member(source: Source, member: Member, goals: list[np.ndarray], out: str | Path) -> Path:
     """A pickle-free safetensors genome file with the policy spec and normaliser inside."""
     from pbml_control.policies import save_genome
 
+    if isinstance(source, GenomeSource):
+        g = source.genome
+        return save_genome(
+            out, g.spec, g.params, g.log_sigma, g.logit_p, g.normalizer_state, g.metadata
+        )
     pop, problem = source.checkpoint.population, source.problem
     return save_genome(
         out,

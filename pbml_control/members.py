@@ -3,8 +3,10 @@
 A checkpoint holds the population after selection, and its newest members have never been
 evaluated, so ``best`` and ``rank:K`` evaluate the whole population with the run's own problem
 (seeded from the run seed and the checkpoint generation, so the choice is reproducible).
-``pbml render`` and ``pbml export`` both choose members here. MuJoCo is not imported at module
-level: rendering must pick its GL backend before the first import.
+``pbml render`` and ``pbml export`` both choose members here. A genome file (``.safetensors``,
+or a zoo entry ``zoo:<task>``) is a source too, with one member, ``best``: the same render and
+export code then runs it, with a problem built for the genome's task. MuJoCo is not imported at
+module level: rendering must pick its GL backend before the first import.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ import numpy as np
 if TYPE_CHECKING:
     from pbml_control.checkpoint import Checkpoint
     from pbml_control.mujoco_problem import MujocoProblem
+    from pbml_control.policies import LoadedGenome, PolicySpec
 
 __all__ = [
+    "GenomeSource",
     "Member",
     "MemberError",
     "RunSource",
+    "Source",
+    "load_genome_source",
     "load_source",
     "member_fitness",
     "parse_goal",
@@ -49,8 +55,62 @@ class RunSource:
     def task_name(self) -> str:
         return str(self.problem.config.task)
 
+    @property
+    def policy_spec(self) -> PolicySpec:
+        return self.problem.policy_spec
+
+    def params(self, member: Member) -> np.ndarray:
+        """The member's flat policy parameters."""
+        return self.checkpoint.population.params[member.index]
+
     def close(self) -> None:
         self.problem.close()
+
+
+@dataclass
+class GenomeSource:
+    """One saved genome (a file or a zoo entry) with a problem built for its task.
+
+    It offers what render and export read from a :class:`RunSource`, so a genome goes through
+    the same rollout and export code as a checkpoint member.
+    """
+
+    path: Path
+    genome: LoadedGenome
+    problem: MujocoProblem
+
+    @property
+    def task_name(self) -> str:
+        return str(self.problem.config.task)
+
+    @property
+    def policy_spec(self) -> PolicySpec:
+        return self.genome.spec  # the file's own spec, exactly as a user's export builds it
+
+    @property
+    def normalizer_state(self) -> dict[str, np.ndarray] | None:
+        return self.genome.normalizer_state
+
+    def params(self, member: Member) -> np.ndarray:
+        return self.genome.params
+
+    def member(self) -> Member:
+        """The one member: its run-wide id and how it was chosen, as saved in the file."""
+        meta = self.genome.metadata
+        member_id = meta.get("member_id")
+        label = meta.get("chosen_as")
+        return Member(
+            0,
+            member_id if isinstance(member_id, int) else 0,
+            label if isinstance(label, str) and label else "genome",
+            None,
+        )
+
+    def close(self) -> None:
+        self.problem.close()
+
+
+Source = RunSource | GenomeSource
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -66,12 +126,20 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return found
 
 
-def load_source(path: str | Path) -> RunSource:
-    """Load the newest checkpoint under ``path`` and rebuild its MuJoCo problem."""
+def load_source(path: str | Path) -> Source:
+    """A run folder or checkpoint (its newest checkpoint, with the run's MuJoCo problem), or a
+    genome file or ``zoo:<task>`` (:class:`GenomeSource`)."""
     from pbml_control.checkpoint import load_checkpoint
     from pbml_control.config import RunConfig
     from pbml_control.registry import make_problem
+    from pbml_control.zoo import ZooError, genome_path
 
+    try:
+        path = genome_path(path)
+    except ZooError as exc:
+        raise MemberError(str(exc)) from None
+    if path.suffix == ".safetensors":
+        return load_genome_source(path)
     record = resolve_checkpoint(path)
     ckpt = load_checkpoint(record)
     config = RunConfig.from_dict(ckpt.config)
@@ -85,7 +153,28 @@ def load_source(path: str | Path) -> RunSource:
     return RunSource(record, ckpt, problem, norm)  # type: ignore[arg-type]
 
 
-def parse_goal(text: str, source: RunSource) -> np.ndarray:
+def load_genome_source(path: Path) -> GenomeSource:
+    """A genome file on the task it names, checked to fit it; problems are one-line errors."""
+    from pbml_control.mujoco_problem import genome_problem
+    from pbml_control.policies import load_genome
+
+    if not path.is_file():
+        raise MemberError(f"genome file not found: {path}")
+    try:
+        genome = load_genome(path)
+    except ValueError as exc:
+        raise MemberError(str(exc)) from None
+    task = genome.metadata.get("task")
+    if not isinstance(task, str) or not task:
+        raise MemberError(f"{path} names no task (metadata 'task' is missing)")
+    try:
+        problem = genome_problem(genome, task)
+    except ValueError as exc:
+        raise MemberError(f"{path}: {exc}") from None
+    return GenomeSource(path, genome, problem)
+
+
+def parse_goal(text: str, source: Source) -> np.ndarray:
     """``"1.5"``, ``"0.1,-0.1"`` or ``""`` (no goal) -> a goal the task accepts (checked)."""
     try:  # "" is the goal of a task without goals
         values = [float(x) for x in text.split(",")] if text.strip() else []
@@ -131,9 +220,20 @@ def member_fitness(source: RunSource, goals: Sequence[np.ndarray]) -> np.ndarray
 
 
 def select_members(
-    source: RunSource, selectors: Sequence[str], goals: Sequence[np.ndarray]
+    source: Source, selectors: Sequence[str], goals: Sequence[np.ndarray]
 ) -> list[Member]:
-    """``best`` | ``rank:K`` (1 = best) | a member id -> members, evaluating only if needed."""
+    """``best`` | ``rank:K`` (1 = best) | a member id -> members, evaluating only if needed.
+
+    A genome source has one member, so only ``best`` names it; anything else is an error
+    rather than a silent substitute.
+    """
+    if isinstance(source, GenomeSource):
+        for selector in selectors:
+            if selector.strip().lower() != "best":
+                raise MemberError(
+                    f"{source.path} holds one genome: --member must be best, got {selector!r}"
+                )
+        return [source.member() for _ in selectors]
     population = source.checkpoint.population
     ids = population.ids.astype(np.int64)
     fitness: np.ndarray | None = None

@@ -259,6 +259,34 @@ def make(**params: Any) -> MujocoProblem:
     return MujocoProblem(build_section(MujocoProblemConfig, params, "problem."))
 
 
+def genome_problem(
+    genome: Any, task: str, episodes: int = 1, max_episode_steps: int = 1000
+) -> MujocoProblem:
+    """A problem shaped like one saved genome's policy, so the run's code can roll it out.
+
+    ``pbml evaluate``, ``pbml render`` and ``pbml export`` of a genome file all build it here.
+    Raises ValueError when the genome's layout does not fit ``task``.
+    """
+    spec = genome.spec
+    problem = MujocoProblem(
+        MujocoProblemConfig(
+            task=task,
+            hidden=tuple(spec.hidden),
+            activation=spec.activation,
+            episodes=episodes,
+            max_episode_steps=max_episode_steps,
+            obs_normalization=genome.normalizer_state is not None,
+        )
+    )
+    if problem.policy_spec.layout() != spec.layout():
+        problem.close()
+        raise ValueError(
+            f"genome policy (obs {spec.obs_dim}, act {spec.act_dim}) does not fit {task} "
+            f"(obs {problem.policy_spec.obs_dim}, act {problem.policy_spec.act_dim})"
+        )
+    return problem
+
+
 def evaluate_genome(
     genome: Any,
     task: str,
@@ -273,23 +301,8 @@ def evaluate_genome(
     its observation statistics are used as saved. Raises ValueError on a mismatch or a goal
     outside the task's goal space.
     """
-    spec = genome.spec
-    problem = MujocoProblem(
-        MujocoProblemConfig(
-            task=task,
-            hidden=tuple(spec.hidden),
-            activation=spec.activation,
-            episodes=episodes,
-            max_episode_steps=max_episode_steps,
-            obs_normalization=genome.normalizer_state is not None,
-        )
-    )
+    problem = genome_problem(genome, task, episodes, max_episode_steps)
     try:
-        if problem.policy_spec.layout() != spec.layout():
-            raise ValueError(
-                f"genome policy (obs {spec.obs_dim}, act {spec.act_dim}) does not fit {task} "
-                f"(obs {problem.policy_spec.obs_dim}, act {problem.policy_spec.act_dim})"
-            )
         if goal is None:
             goal = np.asarray(problem.task.default_goal, dtype=np.float64)
         problem.validate_goal(goal)

@@ -5,6 +5,8 @@ built from the checkpoint's config (``make_problem``), members are ranked by the
 evaluator, the policy is :class:`~pbml_control.policies.PopulationPolicy` with the checkpoint's
 observation-normaliser state, and the robot moves by the Gymnasium env's own ``step`` (whose
 reward is the task spec's). Only the camera, the text overlay and the video files are new here.
+A genome file or zoo entry is a source with one member (``members.GenomeSource``) and plays
+through the same rollout.
 
 OpenGL: MuJoCo picks its headless backend from ``MUJOCO_GL`` when ``mujoco`` is first
 imported, and cannot switch afterwards. :func:`select_gl_backend` therefore runs before
@@ -31,7 +33,7 @@ from pbml_control.atomic import atomic_output
 from pbml_control.members import (
     Member,
     MemberError,
-    RunSource,
+    Source,
     load_source,
     member_fitness,
     parse_goal,
@@ -39,7 +41,7 @@ from pbml_control.members import (
     select_members,
 )
 
-RenderSource = RunSource  # the name render's callers know
+RenderSource = Source  # the name render's callers know: a run or a genome file
 
 if TYPE_CHECKING:
     import mujoco
@@ -266,10 +268,9 @@ class _Rollout:
             **config.spec_overrides,
         ).unwrapped
         self.task = self.env.task
-        params = source.checkpoint.population.params[panel.member.index]
         self.policy = PopulationPolicy(
-            source.problem.policy_spec,
-            params,
+            source.policy_spec,
+            source.params(panel.member),
             normalizer=source.normalizer_state,
             dtype=np.dtype(config.policy_dtype),
         )

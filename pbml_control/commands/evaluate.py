@@ -15,6 +15,7 @@ EXAMPLE = """examples:
   pbml export runs/hc --out best.safetensors
   pbml evaluate best.safetensors --goal 1.5 --episodes 5
   pbml evaluate best.safetensors --task HalfCheetahVel-Heavy --goal -1.0
+  pbml evaluate zoo:HalfCheetah-v5 --episodes 10       (a zoo entry; pbml zoo lists them)
 
 The task defaults to the one stored in the genome file; the goal to the task's default.
 """
@@ -28,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("genome", type=Path, help="genome file (.safetensors, from pbml export)")
+    parser.add_argument(
+        "genome", type=Path, help="genome file (.safetensors, from pbml export) or zoo:<task>"
+    )
     parser.add_argument("--task", help="task or variant (default: the genome's own task)")
     parser.add_argument("--goal", help="goal, e.g. 1.5 or 0.1,0.2 (default: the task's default)")
     parser.add_argument("--episodes", type=int, default=3, help="episodes (default 3)")
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.memory import check_fits, rollout_bytes
     from pbml_control.mujoco_problem import evaluate_genome
     from pbml_control.policies import load_genome
+    from pbml_control.zoo import ZooError, genome_path
 
     if args.episodes < 1 or args.steps < 1:
         raise ConfigError("--episodes and --steps must be >= 1")
@@ -54,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         f"evaluating {args.episodes:,} episodes at once",
         "lower --episodes",
     )
+    try:
+        args.genome = genome_path(args.genome)
+    except ZooError as exc:
+        raise ConfigError(str(exc)) from None
     if not args.genome.is_file():
         what = "not a file" if args.genome.exists() else "not found"
         raise ConfigError(f"genome file {what}: {args.genome}")

@@ -11,13 +11,15 @@ EXAMPLE = """examples:
   pbml export runs/default --out best.safetensors
   pbml export runs/default --member rank:3 --goal -1.5 --out r3.safetensors \\
       --torch r3_torch.safetensors
+  pbml export zoo:HalfCheetah-v5 --out cheetah.safetensors --torch cheetah.pt   (see pbml zoo)
 
 --torch FILE saves the policy as a torch state_dict: FILE.safetensors (safetensors.torch, no
 pickle: load it with safetensors.torch.load_file) or FILE.pt (torch.save, which is a zip of
 pickles: load it only from people you trust, with torch.load(FILE, weights_only=True)).
 
 members: best | rank:K (rank:1 = best) | a member id; best and rank:K evaluate the population
-on the goals given (default: the goal the run was on at its checkpoint).
+on the goals given (default: the goal the run was on at its checkpoint). A genome file or a
+zoo entry holds one member: best.
 
 Use the genome in your own Gymnasium loop:
   from pbml_control.policies import load_genome, to_torch_module
@@ -36,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run", type=Path, help="run folder or checkpoint (.json)")
+    parser.add_argument(
+        "run", type=Path, help="run folder, checkpoint (.json), genome file or zoo:<task>"
+    )
     parser.add_argument("--member", default="best", help="best | rank:K | ID (default: best)")
     parser.add_argument(
         "--goal", action="append", help="goal for ranking (repeatable; '0.1,0.2' for vectors)"
@@ -86,7 +90,13 @@ def _torch_bytes(state_dict: dict, path: Path) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from pbml_control.atomic import atomic_write_bytes
     from pbml_control.export import run_goal, save_member
-    from pbml_control.members import MemberError, load_source, parse_goal, select_members
+    from pbml_control.members import (
+        GenomeSource,
+        MemberError,
+        load_source,
+        parse_goal,
+        select_members,
+    )
 
     _check_outputs(args)
     try:
@@ -94,16 +104,21 @@ def run(args: argparse.Namespace) -> int:
     except MemberError as exc:
         raise ConfigError(str(exc)) from None
     try:
-        goals = [parse_goal(g, source) for g in args.goal] if args.goal else [run_goal(source)]
+        if isinstance(source, GenomeSource):
+            if args.goal:
+                raise MemberError(f"--goal ranks a run's members; {args.run} holds one genome")
+            goals = []
+        elif args.goal:
+            goals = [parse_goal(g, source) for g in args.goal]
+        else:
+            goals = [run_goal(source)]
         (member,) = select_members(source, [args.member], goals)
         torch_data = None
         if args.torch is not None:  # built before either file is written
             from pbml_control.policies import to_torch_module
 
             module = to_torch_module(
-                source.problem.policy_spec,
-                source.checkpoint.population.params[member.index],
-                source.normalizer_state,
+                source.policy_spec, source.params(member), source.normalizer_state
             )
             torch_data = _torch_bytes(module.state_dict(), args.torch)
         path = save_member(source, member, goals, args.out)  # atomic (policies/io.py)

@@ -13,6 +13,7 @@ RENDER_EXAMPLE = """members:
            from the run's own evaluator with the checkpoint's seed and generation
   rank:K   the K-th best by that same evaluation (rank:1 = best)
   ID       the member with run-wide id ID (see checkpoint population ids)
+  a genome file or zoo:<task> holds one member: best
 
 layout:
   without --grid, each member plays in turn and the goals cycle every --switch-goal-every
@@ -23,6 +24,7 @@ examples:
   pbml render runs/hc --goal 1.5 --goal -1.0 --switch-goal-every 100 --steps 300 --out hc.mp4
   pbml render runs/hc --member best --member rank:2 --goal 1.0 --goal 2.0 --grid --out grid.mp4
   pbml render runs/hc/checkpoints/gen_000060.json --member 17 --gif --size 320x240 --out m17.mp4
+  pbml render zoo:HalfCheetah-v5 --steps 300 --gif --out cheetah.mp4     (pbml zoo lists them)
 
 Headless OpenGL: MUJOCO_GL=egl (Debian: apt-get install libegl1) or MUJOCO_GL=osmesa
 (apt-get install libosmesa6); when MUJOCO_GL is unset, egl is tried first, then osmesa.
@@ -75,12 +77,14 @@ def _fps(text: str) -> float:
 def register(sub: argparse._SubParsersAction) -> None:
     render = sub.add_parser(
         "render",
-        help="render checkpoint members to a video",
-        description="Render rollouts of checkpoint members to an MP4 (and GIF), headless.",
+        help="render checkpoint members or a genome to a video",
+        description="Render rollouts of checkpoint members or a genome to an MP4 (and GIF).",
         epilog=RENDER_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    render.add_argument("source", type=Path, help="run folder, or a checkpoint gen_*.json")
+    render.add_argument(
+        "source", type=Path, help="run folder, checkpoint gen_*.json, genome file or zoo:<task>"
+    )
     render.add_argument(
         "--member",
         dest="members",

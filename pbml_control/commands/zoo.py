@@ -1,0 +1,101 @@
+"""``pbml zoo``: the evolved controllers shipped in ``zoo/``, one line each, from their cards.
+
+The numbers are the model cards' (``card.json``, written by ``scripts/make_zoo.py``); nothing is
+simulated here, so listing is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from pbml_control.config import ConfigError
+
+EXAMPLE = """examples:
+  pbml zoo
+  pbml evaluate zoo:HalfCheetah-v5 --episodes 10
+  pbml render zoo:HalfCheetah-v5 --steps 300 --gif --out cheetah.mp4
+  pbml export zoo:HalfCheetah-v5 --out cheetah.safetensors --torch cheetah.pt
+
+The return is the card's headline: the exported torch module in a plain gymnasium.make(<task>)
+loop, mean over the card's evaluation episodes (seeds never used in training), 95% CI.
+PBML_ZOO=<folder> points at another zoo.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "zoo",
+        help="list the evolved controllers in the zoo",
+        description="List the zoo's controllers: task, return (95%% CI), budget, scheme, path.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(func=run)
+
+
+def _field(card: dict[str, Any], dotted: str, where: Path) -> Any:
+    """``card["a"]["b"]`` for ``"a.b"``; a missing field is a one-line error naming the card."""
+    value: Any = card
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise ConfigError(f"zoo card {where / 'card.json'} has no {dotted!r}")
+        value = value[key]
+    return value
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the working folder when it lies below it, else absolute."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def rows() -> list[list[str]]:
+    """One row of text per entry, in the order of :func:`pbml_control.zoo.entries`."""
+    from pbml_control.zoo import ZooError, entries
+
+    try:
+        found = entries()
+    except ZooError as exc:
+        raise ConfigError(str(exc)) from None
+    table = []
+    for e in found:
+        try:
+            mean = float(_field(e.card, "plain_loop.mean", e.folder))
+            lo, hi = (float(x) for x in _field(e.card, "plain_loop.ci95", e.folder))
+            n = len(_field(e.card, "plain_loop.returns", e.folder))
+            steps = float(_field(e.card, "training.env_steps", e.folder))
+            minutes = float(_field(e.card, "training.wall_minutes", e.folder))
+        except (TypeError, ValueError):
+            raise ConfigError(f"zoo card {e.folder / 'card.json'} has a malformed number") from None
+        scheme = str(_field(e.card, "training.scheme", e.folder))
+        table.append(
+            [
+                e.task,
+                f"{mean:.0f} ({lo:.0f} .. {hi:.0f}), {n} ep",
+                f"{steps / 1e6:.1f} M",
+                f"{minutes:.0f} min",
+                scheme,
+                _shown(e.folder),
+            ]
+        )
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    from pbml_control.zoo import zoo_root
+
+    table = rows()
+    if not table:
+        print(f"the zoo is empty: no <task>/card.json under {zoo_root()}")
+        return 0
+    header = ["task", "return (95% CI)", "env steps", "wall", "scheme", "path"]
+    widths = [max(len(r[k]) for r in [header, *table]) for k in range(len(header))]
+    for row in [header, *table]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print("use as zoo:<task> in pbml evaluate, pbml render and pbml export")
+    return 0

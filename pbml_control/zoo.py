@@ -1,0 +1,114 @@
+"""The zoo: evolved controllers shipped with the package, each with a model card.
+
+An entry is a folder ``zoo/<task>/`` holding ``genome.safetensors`` (policy spec, parameters,
+mutation parameters and observation normaliser; no pickle), ``card.json`` (the numbers of the
+model card, written by ``scripts/make_zoo.py``), ``README.md`` (the card for people) and a short
+``rollout.gif``. Entries are named ``zoo:<task>`` on the command line (``pbml evaluate``,
+``pbml render``, ``pbml export``); ``pbml zoo`` lists them.
+
+The card's headline return is measured the way a user would: the exported torch module in a
+plain ``gymnasium.make(<task>)`` loop, ``env.reset(seed=s)`` for the listed seeds
+(:func:`plain_loop_returns`), next to the package's own fast-path evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ZooEntry",
+    "ZooError",
+    "entries",
+    "genome_path",
+    "plain_loop_returns",
+    "zoo_root",
+]
+
+PREFIX = "zoo:"
+
+
+class ZooError(ValueError):
+    """A zoo name or folder a user can fix; its message is one line."""
+
+
+def zoo_root() -> Path:
+    """``$PBML_ZOO`` if set, else the ``zoo/`` folder next to the package (a source checkout)."""
+    env = os.environ.get("PBML_ZOO")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "zoo"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    task: str
+    folder: Path
+    card: dict[str, Any]
+
+    @property
+    def genome(self) -> Path:
+        return self.folder / "genome.safetensors"
+
+
+def entries(root: Path | None = None) -> list[ZooEntry]:
+    """Every entry with a card, sorted by task name; a card that is not a JSON object is a
+    one-line ZooError naming it (so ``pbml zoo`` never shows a traceback)."""
+    root = zoo_root() if root is None else root
+    found = []
+    for card in sorted(root.glob("*/card.json")):
+        try:
+            data = json.loads(card.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ZooError(f"zoo card {card} is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ZooError(f"zoo card {card} is not a JSON object")
+        found.append(ZooEntry(card.parent.name, card.parent, data))
+    return found
+
+
+def genome_path(name: str | os.PathLike[str]) -> Path:
+    """``zoo:<task>`` -> that entry's genome file; any other name is returned as a path."""
+    text = os.fspath(name)
+    if not text.startswith(PREFIX):
+        return Path(text)
+    task = text[len(PREFIX) :]
+    known = [e.task for e in entries()]
+    if task not in known:
+        have = f"the zoo has {', '.join(known)}" if known else f"the zoo at {zoo_root()} is empty"
+        raise ZooError(f"no zoo entry {task!r}; {have} (pbml zoo lists them)")
+    return zoo_root() / task / "genome.safetensors"
+
+
+def plain_loop_returns(genome: Any, env_id: str, seeds: list[int], steps: int) -> np.ndarray:
+    """Returns of the genome's exported torch module in a plain Gymnasium loop, per seed.
+
+    This is the loop a user writes: ``gymnasium.make(env_id)``, ``env.reset(seed=s)``, the
+    module's action for the observation, until termination or ``steps`` steps.
+    """
+    import gymnasium
+    import torch
+
+    import pbml_control.envs  # noqa: F401  (registers PBML/ ids)
+    from pbml_control.policies import to_torch_module
+
+    module = to_torch_module(genome.spec, genome.params, genome.normalizer_state)
+    returns = []
+    env = gymnasium.make(env_id, max_episode_steps=steps)
+    try:
+        for seed in seeds:
+            obs, _ = env.reset(seed=int(seed))
+            total, done = 0.0, False
+            while not done:
+                with torch.no_grad():
+                    action = module(torch.as_tensor(obs)).numpy()
+                obs, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+    finally:
+        env.close()
+    return np.array(returns)
