@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import subprocess
 import zipfile
 from dataclasses import dataclass
@@ -133,20 +134,38 @@ def _read_record(json_path: Path) -> dict[str, Any]:
     return record
 
 
-def _check_plain_zip(data: bytes, name: str) -> None:
-    """np.savez stores its members uncompressed; a compressed member (a zip bomb inflates
-    a few KiB into GiB) is not ours, so its size is never trusted."""
+def _check_plain_npz(data: bytes, name: str) -> None:
+    """Refuse, before NumPy allocates anything, an npz we did not write.
+
+    np.savez stores members uncompressed, so a compressed member (a zip bomb inflates a few
+    KiB into GiB) is not ours; and each ``.npy`` header's shape must fit in the bytes its
+    member really holds (NumPy allocates the header's shape before reading a single value).
+    """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+            for member in archive.infolist():
+                if member.compress_type != zipfile.ZIP_STORED or member.file_size > len(data):
+                    raise CheckpointError(
+                        f"checkpoint {name} is unreadable: member {member.filename!r} is "
+                        "compressed (pbml writes plain npz files)"
+                    )
+                with archive.open(member) as handle:
+                    version = np.lib.format.read_magic(handle)
+                    header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = header(handle)
+                if math.prod(shape) * dtype.itemsize > member.file_size:
+                    raise CheckpointError(
+                        f"checkpoint {name} is unreadable: member {member.filename!r} claims "
+                        f"shape {shape}, more than its {member.file_size} bytes"
+                    )
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise CheckpointError(f"checkpoint {name} is unreadable: {exc}") from None
-    for member in members:
-        if member.compress_type != zipfile.ZIP_STORED or member.file_size > len(data):
-            raise CheckpointError(
-                f"checkpoint {name} is unreadable: member {member.filename!r} is compressed "
-                "(pbml writes plain npz files)"
-            )
 
 
 def load_checkpoint(json_path: str | Path) -> Checkpoint:
@@ -178,7 +197,7 @@ def load_checkpoint(json_path: str | Path) -> Checkpoint:
         raise CheckpointError(f"cannot read checkpoint data {npz_path}: {exc.strerror}") from None
     if hashlib.sha256(data).hexdigest() != record.get("sha256"):
         raise CheckpointError(f"checkpoint data is corrupt (hash mismatch): {npz_path}")
-    _check_plain_zip(data, name)
+    _check_plain_npz(data, name)
     try:
         layout = ModuleLayout.from_json(record["layout"])
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
