@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "zoo",
         help="list the evolved controllers in the zoo",
-        description="List the zoo's controllers: task, return (95%% CI), budget, scheme, path.",
+        description="List the zoo's controllers: task, return (95% CI), budget, scheme, path.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
