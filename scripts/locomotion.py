@@ -14,14 +14,15 @@ Protocol (ours):
   exactly (`pbml train --resume`), so a study can be built up in stages.
 - Final evaluation: the run's best survivor by its training fitness (never by the evaluation
   episodes), rolled out on 10 fresh episodes whose seeds no training generation used. Reported
-  as the mean return with a 95% t-interval over those episodes; across seeds, the median.
+  as the mean return with a 95% t-interval over those episodes; across seeds, the median. The
+  same seed stream extended to 50 episodes counts failures (an episode more than half the
+  median's size below the median: the cheetah flipped or froze).
 - Wall time: the sum of the gaps between consecutive generations' end times, gaps over 10
   minutes (a pause between stages) left out, plus the first generation's evaluation time.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -32,14 +33,13 @@ from typing import Any
 import numpy as np
 
 from pbml_control.atomic import atomic_write_text
-from pbml_control.rng import episode_seeds
+from pbml_control.experiments.final import cumulative_wall_seconds, final_evaluation
 from pbml_control.runner import read_metrics
 from pbml_control.script_args import parse_dataclass_args
-from pbml_control.stats import compact_json, mean_ci
+from pbml_control.stats import compact_json
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_EPISODES = 10
-EVAL_SEED_OFFSET = 1_000_003  # evaluation episode seeds come from (run seed + this)
 
 #: Arms: name -> overrides of the recipe config. Each lever is measured against "pbml".
 ARMS: dict[str, tuple[str, ...]] = {
@@ -108,58 +108,10 @@ def train(args: Args, arm: str, seed: int) -> None:
         subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
 
 
-def wall_seconds(run: Path) -> np.ndarray:
-    """Cumulative wall time at the end of each generation (pauses over 10 minutes dropped)."""
-    rows = [json.loads(line) for line in (run / "timing.jsonl").read_text().splitlines()]
-    ends = np.array([r["unix_time"] for r in rows])
-    gaps = np.diff(ends, prepend=ends[0] - rows[0]["eval_seconds"])
-    return np.cumsum(np.where(gaps > 600, 0.0, gaps))
-
-
-def final_evaluation(run: Path, seed: int) -> dict[str, Any]:
-    """The best survivor by training fitness, on 10 episodes no training generation used."""
-    from pbml_control.members import load_source
-    from pbml_control.mujoco_problem import evaluate_genome
-    from pbml_control.policies import LoadedGenome
-
-    source = load_source(run)
-    try:
-        pop, gen = source.checkpoint.population, source.checkpoint.generation
-        fitness = np.where(np.isfinite(pop.fitness), pop.fitness, -np.inf)
-        best = int(np.argmax(fitness))
-        episodes = source.problem.config.episodes
-        used = {s for g in range(gen + 1) for s in episode_seeds(seed, g, episodes)}
-        eval_seed = seed + EVAL_SEED_OFFSET
-        fresh = set(episode_seeds(eval_seed, 0, EVAL_EPISODES))
-        if fresh & used:
-            raise RuntimeError(f"{run}: an evaluation seed was used in training")
-        genome = LoadedGenome(
-            source.problem.policy_spec,
-            pop.params[best],
-            pop.log_sigma[best],
-            pop.logit_p[best],
-            source.normalizer_state,
-            {},
-        )
-        task = source.task_name
-        steps = source.problem.config.max_episode_steps
-        returns = evaluate_genome(genome, task, None, EVAL_EPISODES, steps, eval_seed)
-    finally:
-        source.close()
-    mean, lo, hi = mean_ci(returns)
-    return {
-        "member_id": int(pop.ids[best]),
-        "train_fitness": float(pop.fitness[best]),
-        "returns": returns.tolist(),
-        "mean": float(mean),
-        "ci95": [float(lo), float(hi)],
-    }
-
-
 def summarise_run(args: Args, arm: str, seed: int) -> dict[str, Any]:
     run = run_dir(args, arm, seed)
     rows = read_metrics(run)
-    wall = wall_seconds(run)
+    wall = cumulative_wall_seconds(run)
     steps = np.array([r["env_steps_total"] for r in rows])
     return {
         "arm": arm,
@@ -174,7 +126,7 @@ def summarise_run(args: Args, arm: str, seed: int) -> dict[str, Any]:
             "fitness_best": [r["fitness_best"] for r in rows],
             "fitness_mean": [r["fitness_mean"] for r in rows],
         },
-        "final": final_evaluation(run, seed),
+        "final": final_evaluation(run, EVAL_EPISODES).to_json(),
     }
 
 
@@ -192,6 +144,9 @@ def arm_table(runs: list[dict[str, Any]], arms: tuple[str, ...]) -> list[dict[st
                 "final_min": float(finals.min()),
                 "final_max": float(finals.max()),
                 "last_mean_fitness": float(np.mean([r["curve"]["fitness_mean"][-1] for r in mine])),
+                "check_median": float(np.median([r["final"]["check_mean"] for r in mine])),
+                "failures": int(sum(r["final"]["failures"] for r in mine)),
+                "check_episodes": int(sum(len(r["final"]["check_returns"]) for r in mine)),
                 "wall_minutes": float(np.mean([r["wall_seconds"] for r in mine]) / 60),
                 "steps_per_second": float(np.mean([r["steps_per_second"] for r in mine])),
             }
@@ -229,24 +184,27 @@ def markdown(task: str, table: list[dict[str, Any]], runs: list[dict[str, Any]])
     lines = [
         f"## {task}",
         "",
-        "| arm | overrides | seeds | final return, median (min..max) | last mean fitness "
-        "| wall min | env-steps/s |",
-        "|---|---|---|---|---|---|---|",
+        "| arm | overrides | seeds | final return, median (min..max) | 50-episode mean, median "
+        "| failed episodes | last mean fitness | wall min | env-steps/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for t in table:
         lines.append(
             f"| {t['arm']} | {'; '.join(t['overrides']) or '(recipe)'} | {len(t['seeds'])} "
             f"| {t['final_median']:.0f} ({t['final_min']:.0f}..{t['final_max']:.0f}) "
+            f"| {t['check_median']:.0f} | {t['failures']}/{t['check_episodes']} "
             f"| {t['last_mean_fitness']:.0f} | {t['wall_minutes']:.1f} "
             f"| {t['steps_per_second']:.0f} |"
         )
-    lines += ["", "| arm | seed | env steps | generations | final return (95% CI) |"]
-    lines += ["|---|---|---|---|---|"]
+    lines += ["", "| arm | seed | env steps | generations | final return (95% CI) "
+              "| 50-episode mean, min |"]  # fmt: skip
+    lines += ["|---|---|---|---|---|---|"]
     for r in runs:
         f = r["final"]
         lines.append(
             f"| {r['arm']} | {r['seed']} | {r['env_steps'] / 1e6:.1f}M | {r['generations']} "
-            f"| {f['mean']:.0f} [{f['ci95'][0]:.0f}, {f['ci95'][1]:.0f}] |"
+            f"| {f['mean']:.0f} [{f['ci95'][0]:.0f}, {f['ci95'][1]:.0f}] "
+            f"| {f['check_mean']:.0f}, {min(f['check_returns']):.0f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,1 @@
+"""Experiment building blocks shared by ``scripts/``: run folders, final evaluations, curves."""
