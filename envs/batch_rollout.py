@@ -77,7 +77,8 @@ def rollout_batch(
         max_steps: episode length limit (truncation); default `spec.max_episode_steps`.
         nthread: threads of the Batch; results do not depend on it.
         trace: if a dict is given, it receives "obs" (T+1, N, obs_dim), "action"
-            (T, N, act_dim) and "reward" (T, N), NaN where a simulation had finished.
+            (T, N, act_dim) and "reward" (T, N), NaN where a simulation had finished, and
+            "terms": the spec's reward terms (x_velocity, ...) each (T, N), NaN likewise.
         on_obs: called as on_obs(obs, active) before every action, with the (N,) mask of
             simulations still running: the hook for observation statistics.
 
@@ -114,7 +115,7 @@ def rollout_batch(
     unstable[bad] = True
     active[bad] = False
     if trace is not None:
-        trace.update(obs=[obs.copy()], action=[], reward=[])
+        trace.update(obs=[obs.copy()], action=[], reward=[], terms={})
 
     for _ in range(steps):
         if not active.any():
@@ -147,7 +148,7 @@ def rollout_batch(
                 _post_constraint(batch, model, post_data, ids[~failed[ids]], computed)
             after = {name: arr[sel] for name, arr in bound.items()}  # read before the next step
             new_obs = spec.observe(after["qpos"], after["qvel"], after, goals[sel])
-            reward, _ = spec.reward(before, after, action[sel], goals[sel])
+            reward, terms = spec.reward(before, after, action[sel], goals[sel])
             term = spec.terminated(after["qpos"], after["qvel"], after)
             warned = batch.warning[sel, :, 1].sum(axis=1) > 0
             huge = (np.abs(after["qpos"]) > UNSTABLE_STATE_LIMIT).any(axis=1) | (
@@ -159,11 +160,18 @@ def rollout_batch(
             obs[ok] = new_obs[~broken]
             if step_reward is not None:
                 step_reward[ok] = reward[~broken]
+                for key, value in terms.items():
+                    row = np.full(n, np.nan)
+                    row[ok] = np.asarray(value, dtype=np.float64)[~broken]
+                    trace["terms"].setdefault(key, []).append(row)
             lengths[ids] += 1
             unstable[ids[broken]] = True
             active[ids[broken]] = False
             active[ids[~broken & term]] = False
         if step_reward is not None:
+            if not ids.size:  # nothing stepped: the terms keep one row per step all the same
+                for rows in trace["terms"].values():
+                    rows.append(np.full(n, np.nan))
             trace["action"].append(np.where(np.isnan(step_reward)[:, None], np.nan, action))
             trace["reward"].append(step_reward)
             trace["obs"].append(np.where(np.isnan(step_reward)[:, None], np.nan, obs))
@@ -173,6 +181,7 @@ def rollout_batch(
         for key in ("obs", "action", "reward"):
             items = trace[key]
             trace[key] = np.stack(items) if items else np.zeros((0, n))
+        trace["terms"] = {k: np.stack(v) for k, v in trace["terms"].items()}
     return returns, lengths, unstable
 
 
