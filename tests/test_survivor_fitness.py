@@ -194,3 +194,20 @@ def test_goal_sets_are_refused_by_problems_with_one_goal():
     cfg = RunConfig.from_dict({**cfg.to_dict(), "schedule": {"goals_per_generation": 2}})
     with pytest.raises(ConfigError, match="goals_per_generation"):
         run(cfg)
+
+
+def test_selection_sees_only_ranks():
+    """Any monotone transform of fitness (rank shaping included) selects the same members."""
+    from pbml_control.rng import generator
+    from pbml_control.selection import SelectionConfig, select
+
+    fitness = np.random.default_rng(4).normal(size=64) * 100
+    shaped = np.argsort(np.argsort(fitness)) / 63.0 - 0.5  # centred ranks, as in OpenAI-ES
+    for scheme in ("pbml", "truncation", "greedy"):
+        cfg = SelectionConfig(scheme=scheme, death_rate=0.5)
+        a = select(fitness, cfg, generator(1, "select", 0))
+        b = select(np.exp(fitness / 50) ** 3, cfg, generator(1, "select", 0))
+        c = select(shaped, cfg, generator(1, "select", 0))
+        for x in (b, c):
+            np.testing.assert_array_equal(a.survivors, x.survivors)
+            np.testing.assert_array_equal(a.parents, x.parents)
