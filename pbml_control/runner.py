@@ -236,7 +236,10 @@ def _resume_state(
             )
         return initial_state(config, problem)  # killed before its first checkpoint
     ckpt = load_checkpoint(path)
-    diff = _config_difference(ckpt.config, config.to_dict())
+    # Through RunConfig first, so keys added to the package since the checkpoint was written
+    # compare at their defaults instead of reading as a change.
+    stored = RunConfig.from_dict(ckpt.config).to_dict()
+    diff = _config_difference(stored, config.to_dict())
     if diff:
         raise CheckpointError(f"checkpoint {path.name} was written with another {diff!r}")
     if ckpt.population.layout != problem.layout:
