@@ -1,0 +1,130 @@
+"""Ctrl-C and SIGTERM end every command cleanly: exit 130, one line, no traceback, no hang,
+whenever they arrive and however many (docs/reliability.md, issue 12 item 9)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
+from pbml_control.runner import read_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+SQUARE = str(ROOT / "configs" / "square.toml")
+CHEETAH = str(ROOT / "configs" / "halfcheetah_velocity.toml")
+# Two worker processes, each job about a tenth of a second: a signal lands mid-generation.
+WORKERS = [
+    arg
+    for s in (
+        "generations=100000",
+        "checkpoint_every=1000",
+        "population_size=8",
+        "problem.hidden=[8]",
+        "problem.episodes=2",
+        "problem.max_episode_steps=300",
+        "problem.workers=2",
+    )
+    for arg in ("--set", s)
+]
+
+
+def start(args: list[str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pbml_control.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 60) -> tuple[int | None, str]:
+    """(exit code, stderr); None when the process hung and had to be killed."""
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL) if _own_group(proc) else proc.kill()
+        _, err = proc.communicate()
+        return None, err
+    return proc.returncode, err
+
+
+def _own_group(proc: subprocess.Popen) -> bool:
+    try:
+        return os.getpgid(proc.pid) == proc.pid
+    except ProcessLookupError:
+        return False
+
+
+def wait_for_rows(run: Path, rows: int = 1, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and len(read_metrics(run)) < rows:
+        time.sleep(0.02)
+    assert len(read_metrics(run)) >= rows, "the run never started"
+
+
+def assert_clean_stop(code: int | None, err: str, run: Path) -> None:
+    assert code is not None, f"hung after the signals: {err}"
+    assert code == 130, err
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("pbml: interrupted at generation"), err
+    load_checkpoint(latest_checkpoint(run / "checkpoints"))
+
+
+@pytest.mark.parametrize("gap", [0.02, 0.05, 0.1])
+def test_double_ctrl_c_saves_and_exits_without_a_traceback(tmp_path, gap):
+    """Two SIGINTs `gap` seconds apart, the second landing in the save or the pool's shutdown
+    (before: a traceback from the shutdown, then a hang until a third Ctrl-C)."""
+    run = tmp_path / "run"
+    proc = start(["train", CHEETAH, "--out", str(run), "--quiet", *WORKERS])
+    wait_for_rows(run)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(gap)
+    proc.send_signal(signal.SIGINT)
+    assert_clean_stop(*finish(proc), run)
+
+
+def test_ctrl_c_to_the_process_group_prints_no_worker_tracebacks(tmp_path):
+    """A terminal's Ctrl-C reaches the workers too: they stay quiet, the parent stops them."""
+    run = tmp_path / "run"
+    proc = start(["train", CHEETAH, "--out", str(run), "--quiet", *WORKERS], start_new_session=True)
+    wait_for_rows(run)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert_clean_stop(*finish(proc), run)
+
+
+def wait_for_numpy(pid: int, timeout: float = 30) -> None:
+    """Until NumPy's core library is mapped into the process: it is importing its modules."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if "_multiarray_umath" in Path(f"/proc/{pid}/maps").read_text():
+                return
+        except OSError:
+            return
+        time.sleep(0.002)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.1])
+def test_a_signal_at_startup_exits_130_in_one_line(tmp_path, signum, delay):
+    """Right after NumPy starts loading (imports, then the config): `pbml: interrupted`, exit
+    130 (before: a KeyboardInterrupt traceback, or a silent death by SIGTERM)."""
+    proc = start(["train", SQUARE, "--out", str(tmp_path / "run"), *WORKERS[:2], "--quiet"])
+    wait_for_numpy(proc.pid)
+    time.sleep(delay)
+    proc.send_signal(signum)
+    code, err = finish(proc)
+    assert "Traceback" not in err, err
+    assert code == 130, (code, err)
+    assert err.strip().splitlines()[-1].startswith("pbml: interrupted"), err
