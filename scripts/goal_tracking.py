@@ -1,0 +1,106 @@
+"""Does one evolved policy follow every commanded goal? The goal-conditioned targets.
+
+    python scripts/goal_tracking.py --run ../runs/locomotion/HalfCheetahVel__pbml__0
+
+Targets (issue "robots that really run"):
+- HalfCheetahVel: for each target -2, -1, -0.5, 0.5, 1, 2 m/s, the mean |x_vel - target| over
+  steps 100..1000 is <= 0.15 m/s;
+- AntHeading: along each of 8 headings (multiples of pi/4), the mean velocity along the heading
+  is >= 0.5 m/s.
+
+The policy is the run's best survivor by training fitness; each goal runs 10 fresh episodes
+(seeds from the run seed + 1_000_003, never a training seed). Writes <out>_<task>.json and .md.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pbml_control.atomic import atomic_write_text
+from pbml_control.experiments.final import EVAL_SEED_OFFSET, best_survivor
+from pbml_control.experiments.tracking import goal_tracking
+from pbml_control.script_args import parse_dataclass_args
+from pbml_control.stats import compact_json
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {
+    "HalfCheetahVel": ([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0], "error", 0.15),
+    "AntHeading": ([k * math.pi / 4 for k in range(-3, 5)], "velocity", 0.5),
+}
+
+
+@dataclass
+class Args:
+    run: str = ""
+    """run folder of a goal-conditioned task"""
+    episodes: int = 10
+    """episodes per goal"""
+    steps: int = 1000
+    """episode length"""
+    out: str = "docs/results/goal_tracking"
+    """report prefix"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, _ = parse_dataclass_args(Args, argv, __doc__.splitlines()[0])
+    from pbml_control.members import load_source
+    from pbml_control.policies import LoadedGenome
+
+    source = load_source(args.run)
+    try:
+        task = source.task_name.split("-")[0]
+        pop = source.checkpoint.population
+        best = best_survivor(pop)
+        genome = LoadedGenome(
+            source.problem.policy_spec, pop.params[best], pop.log_sigma[best],
+            pop.logit_p[best], source.normalizer_state, {},
+        )  # fmt: skip
+        seed = int(source.checkpoint.config["seed"]) + EVAL_SEED_OFFSET
+        env_steps = int(source.problem.state_dict()["env_steps_total"])
+    finally:
+        source.close()
+    goals, kind, bound = TARGETS[task]
+    rows = goal_tracking(genome, task, [np.array([g]) for g in goals], args.episodes,
+                         args.steps, seed)  # fmt: skip
+    met = [
+        (r.mean_abs_error <= bound) if kind == "error" else (r.mean_velocity >= bound) for r in rows
+    ]
+    report = {
+        "task": task,
+        "run": Path(args.run).name,
+        "member_id": int(pop.ids[best]),
+        "env_steps": env_steps,
+        "criterion": f"mean |v - target| <= {bound}" if kind == "error" else f"v >= {bound}",
+        "goals": [{**r.__dict__, "met": bool(m)} for r, m in zip(rows, met, strict=True)],
+        "all_met": bool(all(met)),
+    }
+    lines = [
+        f"## {task}: one policy, every goal ({Path(args.run).name}, "
+        f"{env_steps / 1e6:.0f}M env steps)",
+        "",
+        f"Criterion per goal: {report['criterion']} over steps 100..{args.steps}, "
+        f"{args.episodes} fresh episodes each.",
+        "",
+        "| goal | mean velocity | mean abs error | return (mean) | met |",
+        "|---|---|---|---|---|",
+    ]
+    for r, m in zip(rows, met, strict=True):
+        lines.append(
+            f"| {r.goal[0]:+.2f} | {r.mean_velocity:+.3f} | {r.mean_abs_error:.3f} "
+            f"| {np.mean(r.returns):.0f} | {'yes' if m else 'no'} |"
+        )
+    out = ROOT / args.out
+    path = out.with_name(f"{out.name}_{task}.json")
+    atomic_write_text(path, compact_json(report, allow_nan=True))
+    atomic_write_text(path.with_suffix(".md"), "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
