@@ -9,6 +9,8 @@ removes only its own temporary file, never a file the user had before.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -39,22 +41,42 @@ def _fsync_file(path: str | Path) -> None:
         os.close(fd)
 
 
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files of ``path`` left by writers killed with SIGKILL (nothing else can stop them
+    cleaning up). A live writer holds a flock on its temp file, so only dead ones go."""
+    for stale in path.parent.glob(f".{glob.escape(path.stem)}.*.tmp{glob.escape(path.suffix)}"):
+        try:
+            fd = os.open(stale, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its writer is alive
+        finally:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path`` (same suffix, so writers that pick a format
     from it still do); on success it is fsynced and renamed over ``path``, on any exception
     (KeyboardInterrupt included) it is removed and ``path`` is left as it was.
 
-    The folder must exist: creating it is the caller's decision.
+    The folder must exist: creating it is the caller's decision. Temp files of ``path`` that
+    a SIGKILLed writer left behind are removed first.
     """
     path = Path(path)
+    _remove_stale_temps(path)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
     )
-    os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide results from others
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # "a writer is alive" for _remove_stale_temps
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide results from others
         yield tmp
         _fsync_file(tmp)
         os.replace(tmp, path)
@@ -62,6 +84,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)
     fsync_folder(path.parent)
 
 

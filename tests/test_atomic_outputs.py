@@ -118,6 +118,23 @@ def test_a_signal_mid_render_keeps_the_older_video(run_dir, tmp_path, name):
     assert outcome != "finished", "the signal came too late to test anything"
 
 
+def test_temp_files_of_killed_writers_go_with_the_next_write(tmp_path):
+    """A SIGKILLed render leaves its hidden temp file (nothing can stop SIGKILL); the next
+    write of that file removes it, but never the temp file of a writer still alive."""
+    import fcntl
+
+    from pbml_control.atomic import atomic_output
+
+    dead, alive = tmp_path / ".v.dead1234.tmp.mp4", tmp_path / ".v.live5678.tmp.mp4"
+    dead.write_bytes(b"half a video")
+    alive.write_bytes(b"being written")
+    with open(alive, "rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # as atomic_output holds it while writing
+        with atomic_output(tmp_path / "v.mp4") as partial:
+            partial.write_bytes(b"new video")
+        assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name, "v.mp4"]
+
+
 # --- export -------------------------------------------------------------------------------
 def test_export_checks_torch_before_writing_anything(run_dir, tmp_path, capsys):
     """A bad --torch is refused before the genome file is written (before: after it)."""
