@@ -8,8 +8,9 @@ Targets (issue "robots that really run"):
 - AntHeading: along each of 8 headings (multiples of pi/4), the mean velocity along the heading
   is >= 0.5 m/s.
 
-The policy is the run's best survivor by training fitness; each goal runs 10 fresh episodes
-(seeds from the run seed + 1_000_003, never a training seed). Writes <out>_<task>.json and .md.
+The policy is the run's champion: of its 10 best survivors by training fitness, the one with the
+best mean return over 3 validation episodes per target goal. Each goal then runs 10 fresh test
+episodes (seeds from the run seed + 1_000_003). Writes <out>_<task>.json and .md.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pbml_control.atomic import atomic_write_text
-from pbml_control.experiments.final import EVAL_SEED_OFFSET, best_survivor
+from pbml_control.experiments.final import EVAL_SEED_OFFSET, choose_champion
 from pbml_control.experiments.tracking import goal_tracking
 from pbml_control.script_args import parse_dataclass_args
 from pbml_control.stats import compact_json
@@ -54,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     source = load_source(args.run)
     try:
         task = source.task_name.split("-")[0]
+        goals, kind, bound = TARGETS[task]
         pop = source.checkpoint.population
-        best = best_survivor(pop)
+        best, _, _ = choose_champion(source, [np.array([g]) for g in goals], 10, 3)
         genome = LoadedGenome(
             source.problem.policy_spec, pop.params[best], pop.log_sigma[best],
             pop.logit_p[best], source.normalizer_state, {},
@@ -64,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
         env_steps = int(source.problem.state_dict()["env_steps_total"])
     finally:
         source.close()
-    goals, kind, bound = TARGETS[task]
     rows = goal_tracking(genome, task, [np.array([g]) for g in goals], args.episodes,
                          args.steps, seed)  # fmt: skip
     met = [

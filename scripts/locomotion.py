@@ -51,6 +51,7 @@ ARMS: dict[str, tuple[str, ...]] = {
     "greedy": ("selection.scheme='greedy'",),
     "death0.2": ("selection.death_rate=0.2",),
     "death0.8": ("selection.death_rate=0.8",),
+    "death0.8_reevaluate": ("selection.death_rate=0.8", "selection.survivor_fitness='reevaluate'"),
     "pop64": ("population_size=64",),
     "pop1024": ("population_size=1024",),
     "mlp32": ("problem.hidden=[32, 32]",),
@@ -72,7 +73,7 @@ class Args:
     arms: tuple[str, ...] = ("pbml",)
     """arms to run (see ARMS)"""
     seeds: tuple[int, ...] = (0, 1, 2)
-    """run seeds"""
+    """run seeds to train (the report covers every finished seed of each arm)"""
     budget: int = 20_000_000
     """env steps per run"""
     runs: str = "../runs/locomotion"
@@ -106,6 +107,16 @@ def train(args: Args, arm: str, seed: int) -> None:
         log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
         log.flush()
         subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
+
+
+def finished(args: Args, arm: str) -> list[int]:
+    """Seeds of this arm whose run spent the budget (trained by this or an earlier call)."""
+    seeds = []
+    for folder in sorted(Path(args.runs).glob(f"{args.task}__{arm}__*")):
+        rows = read_metrics(folder) if folder.is_dir() else []
+        if rows and rows[-1]["env_steps_total"] >= args.budget:
+            seeds.append(int(folder.name.rsplit("__", 1)[1]))
+    return sorted(seeds)
 
 
 def summarise_run(args: Args, arm: str, seed: int) -> dict[str, Any]:
@@ -219,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             for arm in args.arms:
                 train(args, arm, seed)
-    runs = [summarise_run(args, arm, seed) for arm in args.arms for seed in args.seeds]
+    runs = [summarise_run(args, arm, seed) for arm in args.arms for seed in finished(args, arm)]
     table = arm_table(runs, args.arms)
     out = ROOT / args.out
     report = {"task": args.task, "budget": args.budget, "arms": table, "runs": runs}

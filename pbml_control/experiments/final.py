@@ -1,8 +1,11 @@
-"""The final evaluation of a run: its best survivor on fresh episodes, and the run's costs.
+"""The final evaluation of a run: its champion on fresh episodes, and the run's costs.
 
-The member is chosen by its training fitness (the fitness memory in the checkpoint), never by
-the evaluation episodes, and the evaluation seeds are checked against every episode seed the
-run trained on, so the number is an honest held-out estimate.
+The champion is chosen without the test episodes: the ``candidates`` survivors with the best
+training fitness (the fitness memory in the checkpoint) each run ``validation`` episodes, and
+the best mean wins. Training fitness alone can crown a member that got one lucky episode (with
+``survivor_fitness = "keep"`` it is never re-run); the validation episodes expose it, as Such et
+al. (2017) did for the Deep GA's elite. Validation and test seeds come from their own streams
+and are checked against every episode seed the run trained on.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,18 +21,33 @@ from pbml_control.genome import Population
 from pbml_control.rng import episode_seeds
 from pbml_control.stats import mean_ci
 
-__all__ = ["FinalEvaluation", "best_survivor", "cumulative_wall_seconds", "final_evaluation"]
+__all__ = [
+    "FinalEvaluation",
+    "best_survivor",
+    "choose_champion",
+    "cumulative_wall_seconds",
+    "final_evaluation",
+    "top_survivors",
+]
 
-EVAL_SEED_OFFSET = 1_000_003  # evaluation episode seeds come from (run seed + this)
+EVAL_SEED_OFFSET = 1_000_003  # test episode seeds come from (run seed + this)
+VALIDATION_SEED_OFFSET = 2_000_003  # validation episode seeds: (run seed + this)
 PAUSE_SECONDS = 600.0  # a gap between generations longer than this is a pause between stages
 
 
-def best_survivor(population: Population) -> int:
-    """Row of the member with the best training fitness (members never evaluated excluded)."""
+def top_survivors(population: Population, k: int) -> np.ndarray:
+    """Rows of the ``k`` members with the best training fitness, best first (never-evaluated
+    members excluded)."""
     fitness = np.where(np.isfinite(population.fitness), population.fitness, -np.inf)
     if not np.isfinite(fitness).any():
         raise ValueError("no member of this checkpoint has a training fitness")
-    return int(np.argmax(fitness))
+    order = np.argsort(-fitness, kind="stable")
+    return order[: min(k, int(np.isfinite(fitness).sum()))]
+
+
+def best_survivor(population: Population) -> int:
+    """Row of the member with the best training fitness."""
+    return int(top_survivors(population, 1)[0])
 
 
 def cumulative_wall_seconds(run_dir: str | Path) -> np.ndarray:
@@ -46,15 +65,17 @@ def cumulative_wall_seconds(run_dir: str | Path) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FinalEvaluation:
-    """The protocol's first ``episodes`` returns (mean, 95% t-interval) and a wider check.
+    """The protocol's ``episodes`` test returns (mean, 95% t-interval) and a wider check.
 
-    ``check_returns`` extend the same seed stream to ``check_episodes``: a controller that
+    ``check_returns`` extend the same test seed stream to ``check_episodes``: a controller that
     flips or freezes in one episode out of seven shows there, where 10 episodes may miss it.
     ``failures`` counts check episodes more than half the median's size below the median.
     """
 
     member_id: int
     train_fitness: float
+    validation_mean: float
+    candidates: int
     episode_seeds: list[int]
     returns: list[float]
     mean: float
@@ -67,49 +88,87 @@ class FinalEvaluation:
         return {**self.__dict__, "ci95": list(self.ci95)}
 
 
+def _genome(source: Any, row: int) -> Any:
+    from pbml_control.policies import LoadedGenome
+
+    pop = source.checkpoint.population
+    spec = source.problem.policy_spec
+    return LoadedGenome(
+        spec, pop.params[row], pop.log_sigma[row], pop.logit_p[row], source.normalizer_state, {}
+    )
+
+
+def validation_seeds(run_seed: int, count: int) -> list[int]:
+    return episode_seeds(run_seed + VALIDATION_SEED_OFFSET, 0, count)
+
+
+def choose_champion(
+    source: Any, goals: list[Any], candidates: int, validation: int
+) -> tuple[int, float, int]:
+    """(row, validation mean, candidates tried): the best of the top ``candidates`` survivors
+    by their mean return over ``validation`` episodes on each of ``goals`` (None: the task's
+    default goal)."""
+    from pbml_control.mujoco_problem import evaluate_genome
+
+    seed = int(source.checkpoint.config["seed"])
+    steps = source.problem.config.max_episode_steps
+    rows = top_survivors(source.checkpoint.population, candidates)
+    scores = [
+        np.mean(
+            [
+                evaluate_genome(_genome(source, r), source.task_name, goal, validation, steps,
+                                seed + VALIDATION_SEED_OFFSET).mean()
+                for goal in goals
+            ]
+        )
+        for r in rows
+    ]  # fmt: skip
+    best = int(np.argmax(scores))
+    return int(rows[best]), float(scores[best]), len(rows)
+
+
 def final_evaluation(
-    run_dir: str | Path, episodes: int = 10, check_episodes: int = 50
+    run_dir: str | Path,
+    episodes: int = 10,
+    check_episodes: int = 50,
+    candidates: int = 10,
+    validation: int = 10,
 ) -> FinalEvaluation:
-    """The run's best survivor on fresh episodes of the run's own task (see FinalEvaluation)."""
+    """The run's champion on fresh test episodes of the run's own task (module docstring)."""
     from pbml_control.members import load_source
     from pbml_control.mujoco_problem import evaluate_genome
-    from pbml_control.policies import LoadedGenome
 
     source = load_source(run_dir)
     try:
         ckpt, problem = source.checkpoint, source.problem
-        seed = int(ckpt.config["seed"])
-        pop = ckpt.population
-        best = best_survivor(pop)
-        eval_seed = seed + EVAL_SEED_OFFSET
-        seeds = episode_seeds(eval_seed, 0, max(episodes, check_episodes))
+        seed, steps = int(ckpt.config["seed"]), problem.config.max_episode_steps
+        test_seeds = episode_seeds(seed + EVAL_SEED_OFFSET, 0, max(episodes, check_episodes))
+        val_seeds = validation_seeds(seed, validation)
         trained = problem.config.episodes
         used = {s for g in range(ckpt.generation + 1) for s in episode_seeds(seed, g, trained)}
-        if used & set(seeds):
-            raise ValueError(f"{run_dir}: an evaluation episode seed was used in training")
-        genome = LoadedGenome(
-            problem.policy_spec,
-            pop.params[best],
-            pop.log_sigma[best],
-            pop.logit_p[best],
-            source.normalizer_state,
-            {},
-        )
+        if (used | set(val_seeds)) & set(test_seeds) or used & set(val_seeds):
+            raise ValueError(f"{run_dir}: test, validation and training episode seeds overlap")
+        champion, score, count = choose_champion(source, [None], candidates, validation)
         check = evaluate_genome(
-            genome, source.task_name, None, len(seeds), problem.config.max_episode_steps, eval_seed
-        )
+            _genome(source, champion), source.task_name, None, len(test_seeds), steps,
+            seed + EVAL_SEED_OFFSET,
+        )  # fmt: skip
+        pop = ckpt.population
     finally:
         source.close()
     returns = check[:episodes]  # episode_seeds(s, 0, n) is a prefix of episode_seeds(s, 0, m > n)
     mean, lo, hi = mean_ci(returns)
+    median = float(np.median(check))
     return FinalEvaluation(
-        member_id=int(pop.ids[best]),
-        train_fitness=float(pop.fitness[best]),
-        episode_seeds=[int(s) for s in seeds[:episodes]],
+        member_id=int(pop.ids[champion]),
+        train_fitness=float(pop.fitness[champion]),
+        validation_mean=score,
+        candidates=count,
+        episode_seeds=[int(s) for s in test_seeds[:episodes]],
         returns=returns.tolist(),
         mean=float(mean),
         ci95=(float(lo), float(hi)),
         check_returns=check.tolist(),
         check_mean=float(check.mean()),
-        failures=int((check < np.median(check) - 0.5 * abs(np.median(check))).sum()),
+        failures=int((check < median - 0.5 * abs(median)).sum()),
     )
