@@ -333,6 +333,11 @@ def _train(
         folder = run_dir / "checkpoints"
         if resume:
             lock = RunLock(run_dir).acquire()
+            if lock.stale_pid is not None:  # its holder died without releasing it
+                (notify or _stderr)(
+                    f"{run_dir} was last written by process {lock.stale_pid}, which was killed; "
+                    "resuming from its last checkpoint"
+                )
             state = _resume_state(run_dir, config, problem, commit, notify or _stderr)
         else:
             state = initial_state(config, problem)

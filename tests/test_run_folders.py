@@ -95,8 +95,9 @@ def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
     assert (run / ".lock").read_text() == ""  # released: empty again
 
 
-def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
-    """SIGKILL cannot release anything, but the kernel drops the flock: resume just works."""
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path, capsys):
+    """SIGKILL cannot release anything, but the kernel drops the flock: resume just works,
+    and says whose lock it took over."""
     run = tmp_path / "run"
     first = pbml("train", SQUARE, "--out", str(run), *LONG)
     wait_for_rows(run)
@@ -104,6 +105,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     first.wait()
     assert (run / ".lock").read_text().strip() == str(first.pid)  # the dead holder's PID
     assert main(["train", "--resume", str(run), "--set", "generations=60", "--quiet"]) == 0
+    assert f"was last written by process {first.pid}, which was killed" in capsys.readouterr().err
     assert [r["generation"] for r in read_metrics(run)] == list(range(60))
     assert (run / ".lock").read_text() == ""
 
