@@ -227,10 +227,9 @@ def export_trial(run_dir: Path, folder: Path, rng: np.random.Generator) -> str:
 
 
 def test_a_killed_export_leaves_old_or_whole_files(run_dir, tmp_path):
-    outcomes = [
-        export_trial(run_dir, tmp_path / f"t{i}", np.random.default_rng(i)) for i in range(2)
-    ]
-    assert len(outcomes) == 2
+    """One SIGKILL at a random moment (the slow campaign runs 10): each file old or whole."""
+    outcome = export_trial(run_dir, tmp_path / "t", np.random.default_rng(1))
+    assert outcome in ("0 new", "1 new", "2 new")
 
 
 # --- plot ---------------------------------------------------------------------------------
