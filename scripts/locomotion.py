@@ -83,6 +83,8 @@ class Args:
     """report prefix: <out>.json, <out>.md, <out>_<task>.png"""
     report_only: bool = False
     """do not train; report the finished runs"""
+    overrides: tuple[str, ...] = ()
+    """extra KEY=VALUE settings for every run (smoke tests shrink the recipe with them)"""
     index: bool = True
     """also rebuild <out>.md from every <out>_<task>.md beside it"""
 
@@ -98,7 +100,7 @@ def run_dir(args: Args, arm: str, seed: int) -> Path:
 def train(args: Args, arm: str, seed: int) -> None:
     """Start or resume one run in its own process; its output goes to <run>.log."""
     out = run_dir(args, arm, seed)
-    sets = [*ARMS[arm], f"seed={seed}", f"max_env_steps={args.budget}"]
+    sets = [*ARMS[arm], *args.overrides, f"seed={seed}", f"max_env_steps={args.budget}"]
     pbml = [sys.executable, "-m", "pbml_control.cli", "train", "--quiet"]
     if (out / "config.json").exists():
         command = [*pbml, "--resume", str(out), "--set", f"max_env_steps={args.budget}"]
