@@ -83,6 +83,8 @@ class Args:
     """report prefix: <out>.json, <out>.md, <out>_<task>.png"""
     report_only: bool = False
     """do not train; report the finished runs"""
+    note: str = ""
+    """a sentence printed under the report's heading (e.g. what the base recipe was then)"""
     overrides: tuple[str, ...] = ()
     """extra KEY=VALUE settings for every run (smoke tests shrink the recipe with them)"""
     index: bool = True
@@ -196,10 +198,13 @@ def figure(runs: list[dict[str, Any]], arms: tuple[str, ...], path: Path, title:
     tmp.replace(path)
 
 
-def markdown(task: str, table: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
+def markdown(
+    task: str, table: list[dict[str, Any]], runs: list[dict[str, Any]], note: str = ""
+) -> str:
     lines = [
         f"## {task}",
         "",
+        *([note, ""] if note else []),
         "| arm | overrides | seeds | final return, median (min..max) | 50-episode mean, median "
         "| failed episodes | last mean fitness | wall min | env-steps/s |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -258,14 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     runs = [summarise_run(args, arm, seed) for arm in args.arms for seed in finished(args, arm)]
     table = arm_table(runs, args.arms)
     out = ROOT / args.out
-    report = {"task": args.task, "budget": args.budget, "arms": table, "runs": runs}
+    report = {"task": args.task, "budget": args.budget, "note": args.note, "arms": table,
+              "runs": runs}  # fmt: skip
     path = out.with_name(f"{out.name}_{args.task}.json")
     atomic_write_text(path, compact_json(report))
-    atomic_write_text(path.with_suffix(".md"), markdown(args.task, table, runs))
+    atomic_write_text(path.with_suffix(".md"), markdown(args.task, table, runs, args.note))
     figure(runs, args.arms, path.with_suffix(".png"), f"{args.task}: best fitness per arm")
     if args.index:
         write_index(out)
-    print(markdown(args.task, table, runs))
+    print(markdown(args.task, table, runs, args.note))
     return 0
 
 
