@@ -17,8 +17,9 @@ Protocol (ours):
   as the mean return with a 95% t-interval over those episodes; across seeds, the median. The
   same seed stream extended to 50 episodes counts failures (an episode more than half the
   median's size below the median: the cheetah flipped or froze).
-- Wall time: the sum of the gaps between consecutive generations' end times, gaps over 10
-  minutes (a pause between stages) left out, plus the first generation's evaluation time.
+- Wall time: the sum of the gaps between consecutive generations' end times; a gap that spans
+  a pause between stages (over twice the generation's evaluation time plus 5 s) counts as the
+  evaluation time alone.
 """
 
 from __future__ import annotations

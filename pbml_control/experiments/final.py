@@ -32,7 +32,6 @@ __all__ = [
 
 EVAL_SEED_OFFSET = 1_000_003  # test episode seeds come from (run seed + this)
 VALIDATION_SEED_OFFSET = 2_000_003  # validation episode seeds: (run seed + this)
-PAUSE_SECONDS = 600.0  # a gap between generations longer than this is a pause between stages
 
 
 def top_survivors(population: Population, k: int) -> np.ndarray:
@@ -53,14 +52,17 @@ def best_survivor(population: Population) -> int:
 def cumulative_wall_seconds(run_dir: str | Path) -> np.ndarray:
     """Wall time at the end of each generation, pauses between stages left out.
 
-    From ``timing.jsonl``: the gaps between consecutive generations' end times, plus the first
-    generation's evaluation time; a gap over ``PAUSE_SECONDS`` counts as zero.
+    From ``timing.jsonl``: the gap between consecutive generations' end times is the
+    generation's wall time (evaluation plus selection, breeding, logging, checkpoints). A gap
+    longer than twice the evaluation plus 5 s spans a pause (the run was stopped and resumed),
+    and counts as the evaluation time alone.
     """
     lines = (Path(run_dir) / "timing.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
     ends = np.array([r["unix_time"] for r in rows])
-    gaps = np.diff(ends, prepend=ends[0] - rows[0]["eval_seconds"])
-    return np.cumsum(np.where(gaps > PAUSE_SECONDS, 0.0, gaps))
+    evals = np.array([r["eval_seconds"] for r in rows])
+    gaps = np.diff(ends, prepend=ends[0] - evals[0])
+    return np.cumsum(np.where(gaps > 2 * evals + 5.0, evals, gaps))
 
 
 @dataclass(frozen=True)
