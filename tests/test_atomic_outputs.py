@@ -321,6 +321,15 @@ def test_a_changed_transfer_recomputes_what_changed(sources, tmp_path, capsys):
     assert (out / "transfer.json").read_bytes() == (fresh / "transfer.json").read_bytes()
 
 
+def test_a_transfer_killed_before_its_first_job_reruns(sources, tmp_path):
+    """Killed between taking its lock and making jobs/, a transfer leaves only .lock: rerun."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lock").write_text("")
+    assert main(transfer_args(sources, out, generations=3)) == 0
+    assert (out / "transfer.json").is_file()
+
+
 def test_a_transfer_folder_in_use_is_refused(sources, tmp_path, capsys):
     from pbml_control.runlock import RunLock
 

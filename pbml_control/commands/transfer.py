@@ -114,8 +114,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _is_transfer_folder(out: Path) -> bool:
+    """A transfer's folder, or one a transfer killed at start left with only its lock file."""
+    from pbml_control.runlock import LOCK_NAME
     from pbml_control.transfer_cache import JOBS_FOLDER
 
+    if {p.name for p in out.iterdir()} == {LOCK_NAME}:
+        return True
     return (out / JOBS_FOLDER).is_dir() or (out / "transfer.json").is_file()
 
 
