@@ -384,7 +384,11 @@ def _shared_palette(frames: list[np.ndarray], image_module: Any, colors: int = 9
 
 
 def write_media(
-    frames: Iterable[np.ndarray], video: Path, fps: float, gif: Path | None = None
+    frames: Iterable[np.ndarray],
+    video: Path,
+    fps: float,
+    gif: Path | None = None,
+    gif_fps: float | None = None,
 ) -> int:
     """Stream frames into an H.264 MP4 (and a looping GIF); returns the number of frames.
 
@@ -398,7 +402,7 @@ def write_media(
     gif_frames: list[np.ndarray] = []
     # GIF delays are whole centiseconds and browsers slow delays under 20 ms to 100 ms, so a
     # 125 fps Hopper video keeps every k-th frame in its GIF, still in real time.
-    gif_every = max(1, math.ceil(fps / GIF_MAX_FPS))
+    gif_every = max(1, math.ceil(fps / min(gif_fps or GIF_MAX_FPS, GIF_MAX_FPS)))
     count = 0
     with atomic_output(video) as partial_video:
         writer = imageio.get_writer(

@@ -1,103 +1,83 @@
-"""Regenerate the README media in docs/media/: a HalfCheetah video and GIF with a mid-video goal
-switch, and the fitness and mutation-radius figures of the run they come from.
+"""Regenerate the README media in docs/media/ from the zoo and a goal-conditioned run.
 
-    .venv/bin/python scripts/make_media.py                 # trains first if the run is missing
-    .venv/bin/python scripts/make_media.py --run-dir runs/my_hc --generations 400
+    .venv/bin/python scripts/make_media.py --goal-run ../runs/final/HalfCheetahVel__pbml__0
 
-Steps, top to bottom: (1) train a HalfCheetah target-velocity run with PBML unless RUN_DIR
-already has checkpoints, (2) render the best member with the goal switched halfway, as an MP4
-and as a small looping GIF, with `pbml render`, (3) plot fitness and sigma with
-`pbml_control.plotting`. Rendering is headless (MUJOCO_GL=egl, or osmesa).
+Steps, top to bottom:
+1. ``zoo_halfcheetah.gif``: the zoo's HalfCheetah-v5 controller (`pbml render zoo:...`).
+2. ``halfcheetah_vel_switch.gif``: the goal-conditioned run's champion (the member
+   ``scripts/goal_tracking.py`` evaluated, read from its report) while the commanded velocity
+   switches +2 -> -1 -> +0.5 m/s, one policy throughout.
+3. The fitness and mutation-radius figures of that run (`pbml_control.plotting`).
+Rendering is headless (MUJOCO_GL=egl, or osmesa). GIFs stay under ~1 MB.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+
+from pbml_control.script_args import parse_dataclass_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Args:
-    run_dir: Path = ROOT / "runs" / "media_halfcheetah"
-    """run folder to train into (or reuse when it already has checkpoints)"""
-    out_dir: Path = ROOT / "docs" / "media"
-    """where the media files go"""
-    generations: int = 100
-    """training generations (1-5 s each on 2 cores); the README media used 99 (interrupted)"""
-    init_sigma: float = 0.1
-    """initial mutation radius; larger than the shipped 0.05 so a short run learns to move"""
-    period: int = 25
-    """generations between goal shifts during training"""
-    goals: tuple[str, ...] = ("1.0", "-1.0")
-    """target velocities shown, switched halfway through each video"""
-    video_steps: int = 240
-    """env steps in the MP4 (20 steps per second)"""
-    gif_steps: int = 100
-    """env steps in the GIF (5 s), kept short so the file stays under ~3 MB"""
-    video_size: str = "480x320"
-    gif_size: str = "320x208"
+    goal_run: str = ""
+    """run folder of the goal-conditioned HalfCheetahVel recipe"""
+    tracking_report: str = "docs/results/goal_tracking_HalfCheetahVel.json"
+    """goal_tracking.py's report: which member to show"""
+    out_dir: str = "docs/media"
+    """where the media go"""
+    zoo_task: str = "HalfCheetah-v5"
+    """zoo entry shown first"""
+    goals: tuple[str, ...] = ("2.0", "-1.0", "0.5")
+    """commanded velocities, switched evenly over the clip"""
+    steps: int = 300
+    """env steps per clip (20 per second)"""
+    size: str = "256x192"
+    """GIF size"""
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for f in fields(Args):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name == "goals":
-            parser.add_argument(flag, nargs="+", default=list(f.default))
-        else:
-            parser.add_argument(flag, type=type(f.default), default=f.default)
-    ns = parser.parse_args()
-    return Args(**{**vars(ns), "goals": tuple(ns.goals)})
-
-
-def main() -> int:
-    args = parse_args()
-    from pbml_control import render  # picks MUJOCO_GL before anything imports mujoco
-
-    render.select_gl_backend()
-    from pbml_control.checkpoint import latest_checkpoint
+def render(argv: list[str]) -> None:
     from pbml_control.cli import main as pbml
-    from pbml_control.config import load_config
+
+    if pbml(["render", *argv]) != 0:
+        raise SystemExit(f"make_media: pbml render {' '.join(argv)} failed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, _ = parse_dataclass_args(Args, argv, __doc__.splitlines()[0])
+    from pbml_control import render as rd  # picks MUJOCO_GL before anything imports mujoco
+
+    rd.select_gl_backend()
     from pbml_control.plotting import load_metrics, plot_fitness, plot_sigma
-    from pbml_control.runner import train
 
-    # 1. Train, unless the run already exists.
-    if latest_checkpoint(args.run_dir / "checkpoints") is None:
-        config = load_config(
-            ROOT / "configs" / "halfcheetah_velocity.toml",
-            [
-                f"generations={args.generations}",
-                f"mutation.init_sigma={args.init_sigma}",
-                f"schedule.period={args.period}",
-            ],
-        )
-        print(f"training {args.run_dir} for {args.generations} generations ...", flush=True)
-        train(args.run_dir, config, overwrite=args.run_dir.exists())
-
-    # 2. Videos: the best member (mean fitness over the shown goals), goal switched halfway.
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    out = ROOT / args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    clips = []
+    # 1. The zoo's controller.
+    zoo_clip = out / "zoo_halfcheetah.mp4"
+    render([f"zoo:{args.zoo_task}", "--steps", str(args.steps), "--size", args.size,
+            "--gif", "--out", str(zoo_clip)])  # fmt: skip
+    clips.append(zoo_clip)
+    # 2. One goal-conditioned policy, the command switched mid-clip.
+    member = json.loads((ROOT / args.tracking_report).read_text())["member_id"]
+    switch_clip = out / "halfcheetah_vel_switch.mp4"
     goal_flags = [flag for g in args.goals for flag in ("--goal", g)]
-    for name, steps, size, gif in (
-        ("halfcheetah_goal_switch.mp4", args.video_steps, args.video_size, False),
-        ("halfcheetah_goal_switch_small.mp4", args.gif_steps, args.gif_size, True),
-    ):
-        every = str(steps // len(args.goals))
-        argv = ["render", str(args.run_dir), *goal_flags, "--switch-goal-every", every]
-        argv += ["--steps", str(steps), "--size", size, "--out", str(args.out_dir / name)]
-        if pbml(argv + (["--gif"] if gif else [])) != 0:
-            return 1
-    # The GIF is what the README shows; its MP4 twin is only a by-product.
-    (args.out_dir / "halfcheetah_goal_switch_small.mp4").unlink()
-
-    # 3. Figures of the same run.
-    runs = [load_metrics(args.run_dir)]
-    plot_fitness(runs, args.out_dir / "halfcheetah_fitness.png")
-    plot_sigma(runs, args.out_dir / "halfcheetah_sigma.png")
-    for path in sorted(args.out_dir.iterdir()):
+    render([args.goal_run, "--member", str(member), *goal_flags, "--switch-goal-every",
+            str(args.steps // len(args.goals)), "--steps", str(args.steps), "--size", args.size,
+            "--gif", "--out", str(switch_clip)])  # fmt: skip
+    clips.append(switch_clip)
+    for clip in clips:  # the README shows the GIFs; their MP4 twins are by-products
+        clip.unlink()
+    # 3. Figures of the goal-conditioned run.
+    runs = [load_metrics(Path(args.goal_run))]
+    plot_fitness(runs, out / "halfcheetah_vel_fitness.png")
+    plot_sigma(runs, out / "halfcheetah_vel_sigma.png")
+    for path in sorted(out.iterdir()):
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.2f} MB")
     return 0
 

@@ -3,7 +3,8 @@
     python scripts/make_zoo.py --run ../runs/locomotion/HalfCheetah-v5__pbml__0
 
 Steps, top to bottom:
-1. The member: the run's best survivor by training fitness (never by evaluation episodes).
+1. The member: the run's champion (`experiments.final`: the best of its top-10 survivors on
+   validation episodes; never chosen on the test episodes).
 2. Its genome file, ``zoo/<task>/genome.safetensors`` (spec, weights, normaliser; no pickle).
 3. Two evaluations on the same 10 fresh episode seeds, none used in training:
    - the package's fast path (`pbml_control.experiments.final.final_evaluation`);
@@ -42,8 +43,8 @@ class Args:
     """the zoo folder"""
     episodes: int = 10
     """evaluation episodes"""
-    gif_steps: int = 250
-    """env steps in the GIF"""
+    gif_steps: int = 150
+    """env steps in the GIF (kept short: the GIF stays under ~1 MB)"""
     scheme_note: str = ""
     """which scheme evolved it, if not evident from the config (shown on the card)"""
 
@@ -81,6 +82,8 @@ def card_markdown(card: dict) -> str:
 {plain["ci95"][1]:.0f}), {len(plain["returns"])} episodes of {card["episode_steps"]} steps |
 | return, package fast path | {fast["mean"]:.0f} ({fast["ci95"][0]:.0f} .. \
 {fast["ci95"][1]:.0f}), same seeds |
+| robustness, fast path | {len(fast["check_returns"])} episodes: mean {fast["check_mean"]:.0f}, \
+min {min(fast["check_returns"]):.0f}, {fast["failures"]} failed (fell or froze) |
 | scheme | {t["scheme"]} |
 | policy | {t["policy"]} |
 | env steps | {t["env_steps"] / 1e6:.1f} M in {t["generations"]} generations |
@@ -88,8 +91,9 @@ def card_markdown(card: dict) -> str:
 | seed | {t["seed"]} |
 | package | pbml-control {card["package_version"]}, commit {card["git_commit"][:10]} |
 
-Chosen as the best survivor by training fitness (member {card["member_id"]}), then evaluated on
-episode seeds no training generation used: `{plain["episode_seeds"]}`.
+Chosen without the test episodes: of the run's 10 best survivors by training fitness, the one
+with the best mean over 10 validation episodes (member {card["member_id"]}). Then evaluated on
+episode seeds that neither training nor validation used: `{plain["episode_seeds"]}`.
 The two returns differ because the torch module and the numpy fast path round differently
 (~1e-16), which the contact dynamics amplify over an episode.
 
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         task, config = source.task_name, source.checkpoint.config
         index = int(np.flatnonzero(source.checkpoint.population.ids == final.member_id)[0])
-        member = Member(index, final.member_id, "best by training fitness", final.train_fitness)
+        member = Member(index, final.member_id, "champion (validation)", final.train_fitness)
         folder = ROOT / args.zoo / task
         folder.mkdir(parents=True, exist_ok=True)
         from pbml_control.export import save_member
@@ -160,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         video = Path(tmp) / "rollout.mp4"
         pbml = [sys.executable, "-m", "pbml_control.cli", "render", str(run)]
         pbml += ["--member", str(final.member_id), "--steps", str(args.gif_steps)]
-        pbml += ["--gif", "--size", "320x240", "--out", str(video)]
+        pbml += ["--gif", "--gif-fps", "10", "--size", "256x192", "--out", str(video)]
         subprocess.run(pbml, check=True, capture_output=True)
         shutil.move(str(video.with_suffix(".gif")), folder / "rollout.gif")
     print(card_markdown(card).split("## Run it")[0])

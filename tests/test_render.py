@@ -157,3 +157,15 @@ def test_fast_tasks_get_real_time_gifs(tmp_path):
     count = write_media(iter(frames), tmp_path / "v.mp4", 125.0, gif=tmp_path / "v.gif")
     gif = Image.open(tmp_path / "v.gif")
     assert count == 10 and gif.n_frames == 4 and gif.info["duration"] == 20
+
+
+def test_gif_fps_thins_the_gif_in_real_time(tmp_path):
+    """--gif-fps 10 on a 20 fps clip keeps every 2nd frame, each shown 100 ms."""
+    from PIL import Image
+
+    from pbml_control.render import write_media
+
+    frames = [np.full((16, 16, 3), 20 * i, dtype=np.uint8) for i in range(10)]
+    write_media(iter(frames), tmp_path / "v.mp4", 20.0, gif=tmp_path / "v.gif", gif_fps=10.0)
+    gif = Image.open(tmp_path / "v.gif")
+    assert gif.n_frames == 5 and gif.info["duration"] == 100

@@ -107,6 +107,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     render.add_argument("--gif", action="store_true", help="also write FILE.gif next to the MP4")
     render.add_argument("--fps", type=_fps, help="frames per second (default: real time, 1/dt)")
     render.add_argument(
+        "--gif-fps",
+        type=_fps,
+        help="GIF frames per second, still real time (default: the video's, at most 50); "
+        "lower makes a smaller file",
+    )
+    render.add_argument(
         "--size", type=_size, default=(320, 240), metavar="WxH", help="tile size (320x240)"
     )
     render.add_argument(
@@ -138,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         fps = args.fps or 1.0 / task.dt
         gif = args.out.with_suffix(".gif") if args.gif else None
         frames = rd.render_frames(source, clips, args.steps, width, height, seed=args.seed)
-        count = rd.write_media(frames, args.out, fps, gif=gif)
+        count = rd.write_media(frames, args.out, fps, gif=gif, gif_fps=args.gif_fps)
     except rd.MemberError as exc:  # RenderError is one too
         print(f"pbml: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
