@@ -21,6 +21,8 @@ from pbml_control.envs.goals import GoalSpace, NoGoalSpace
 from pbml_control.envs.specs import (
     AntHeadingSpec,
     Fields,
+    ForwardVelocitySpec,
+    HalfCheetahVelSpec,
     HopperVelSpec,
     RewardInfo,
     TaskSpec,
@@ -50,77 +52,36 @@ class GymTaskSpec(TaskSpec):
 
 
 @dataclass(frozen=True)
-class HalfCheetahV5Spec(GymTaskSpec):
-    """HalfCheetah-v5: reward = forward_reward_weight * x_velocity - ctrl cost; never ends."""
+class _GymForwardSpec(GymTaskSpec):
+    """Base of the v5 twins of a `ForwardVelocitySpec`: the twin's model, reset, observation and
+    reward, with v5's forward term, the velocity itself instead of closeness to a target."""
 
-    name: ClassVar[str] = "HalfCheetah-v5"
-    xml_file: ClassVar[str] = "half_cheetah.xml"
-    frame_skip: ClassVar[int] = 5
-    nq: ClassVar[int] = 9
-    nv: ClassVar[int] = 9
-    act_dim: ClassVar[int] = 6
-
-    forward_reward_weight: float = 1.0
-    ctrl_cost_weight: float = 0.1
-    reset_noise_scale: float = 0.1
-
-    @property
-    def base_obs_dim(self) -> int:
-        return self.nq - 1 + self.nv
-
-    def reset_state(
-        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=True)
-
-    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
-        return np.concatenate([qpos[:, 1:], qvel], axis=1)
-
-    def reward(
-        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
-    ) -> tuple[np.ndarray, RewardInfo]:
-        x_vel = (after["qpos"][:, 0] - before["qpos"][:, 0]) / self.dt
-        forward = self.forward_reward_weight * x_vel
-        ctrl = control_cost(action, self.ctrl_cost_weight)
-        info = {"reward_forward": forward, "reward_ctrl": -ctrl, "x_velocity": x_vel}
-        return forward - ctrl, info
-
-
-def _forward_healthy_reward(
-    spec: HopperVelSpec | Walker2dVelSpec, before: Fields, after: Fields, action: np.ndarray
-) -> tuple[np.ndarray, RewardInfo]:
-    """Hopper-v5 / Walker2d-v5: (w * x_velocity + healthy_reward * healthy) - ctrl cost."""
-    x_vel = (after["qpos"][:, 0] - before["qpos"][:, 0]) / spec.dt
-    forward = spec.forward_reward_weight * x_vel
-    healthy = spec.is_healthy(after["qpos"], after["qvel"]) * spec.healthy_reward
-    ctrl = control_cost(action, spec.ctrl_cost_weight)
-    info = {"reward_forward": forward, "reward_ctrl": -ctrl, "reward_survive": healthy}
-    return forward + healthy - ctrl, {**info, "x_velocity": x_vel}
+    def forward_reward(self, x_vel: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """(N,) forward_reward_weight * x_velocity."""
+        return self.forward_reward_weight * x_vel
 
 
 @dataclass(frozen=True)
-class HopperV5Spec(GymTaskSpec, HopperVelSpec):
-    """Hopper-v5: HopperVel's model, reset, observation and healthy rules (they are v5's),
-    rewarding forward velocity itself instead of closeness to a target."""
+class HalfCheetahV5Spec(_GymForwardSpec, HalfCheetahVelSpec):
+    """HalfCheetah-v5: HalfCheetahVel's model, reset and observation (they are v5's);
+    reward = forward_reward_weight * x_velocity - ctrl cost; never ends."""
+
+    name: ClassVar[str] = "HalfCheetah-v5"
+
+
+@dataclass(frozen=True)
+class HopperV5Spec(_GymForwardSpec, HopperVelSpec):
+    """Hopper-v5: HopperVel's model, reset, observation and healthy rules (they are v5's);
+    reward = (w * x_velocity + healthy_reward * healthy) - ctrl cost."""
 
     name: ClassVar[str] = "Hopper-v5"
 
-    def reward(
-        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
-    ) -> tuple[np.ndarray, RewardInfo]:
-        return _forward_healthy_reward(self, before, after, action)
-
 
 @dataclass(frozen=True)
-class Walker2dV5Spec(GymTaskSpec, Walker2dVelSpec):
+class Walker2dV5Spec(_GymForwardSpec, Walker2dVelSpec):
     """Walker2d-v5: Walker2dVel's model and healthy rules, rewarding forward velocity."""
 
     name: ClassVar[str] = "Walker2d-v5"
-
-    def reward(
-        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
-    ) -> tuple[np.ndarray, RewardInfo]:
-        return _forward_healthy_reward(self, before, after, action)
 
 
 @dataclass(frozen=True)
@@ -178,7 +139,7 @@ class AntV5Spec(GymTaskSpec, AntHeadingSpec):
 
 
 @dataclass(frozen=True)
-class SwimmerV5Spec(GymTaskSpec):
+class SwimmerV5Spec(_GymForwardSpec, ForwardVelocitySpec):
     """Swimmer-v5: reward = w * x_velocity - ctrl cost; never ends."""
 
     name: ClassVar[str] = "Swimmer-v5"
@@ -188,7 +149,6 @@ class SwimmerV5Spec(GymTaskSpec):
     nv: ClassVar[int] = 5
     act_dim: ClassVar[int] = 2
 
-    forward_reward_weight: float = 1.0
     ctrl_cost_weight: float = 1e-4
     reset_noise_scale: float = 0.1
 
@@ -203,15 +163,6 @@ class SwimmerV5Spec(GymTaskSpec):
 
     def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
         return np.concatenate([qpos[:, 2:], qvel], axis=1)
-
-    def reward(
-        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
-    ) -> tuple[np.ndarray, RewardInfo]:
-        x_vel = (after["qpos"][:, 0] - before["qpos"][:, 0]) / self.dt
-        forward = self.forward_reward_weight * x_vel
-        ctrl = control_cost(action, self.ctrl_cost_weight)
-        info = {"reward_forward": forward, "reward_ctrl": -ctrl, "x_velocity": x_vel}
-        return forward - ctrl, info
 
 
 @dataclass(frozen=True)

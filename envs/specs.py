@@ -174,7 +174,35 @@ def _x_velocity(before: Fields, after: Fields, dt: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class HalfCheetahVelSpec(TaskSpec):
+class ForwardVelocitySpec(TaskSpec):
+    """Base of the tasks scored on the forward velocity x_vel of qpos[0].
+
+    `forward_reward` is the one term in which a goal-conditioned task (closeness to a target
+    velocity, here) and its standard v5 twin in `gym_specs` (the velocity itself) differ, so
+    the twin reuses the model, reset, observation and reward of the task it is built on.
+    Subclasses set `ctrl_cost_weight`.
+    """
+
+    forward_reward_weight: float = 1.0
+
+    def forward_reward(self, x_vel: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """(N,) -w * |x_vel - target|."""
+        target = goal_rows(goal, x_vel.shape[0], 1)[:, 0]
+        return -self.forward_reward_weight * np.abs(x_vel - target)
+
+    def reward(
+        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
+    ) -> tuple[np.ndarray, RewardInfo]:
+        """forward reward - ctrl cost (HalfCheetah, Swimmer)."""
+        x_vel = _x_velocity(before, after, self.dt)
+        forward = self.forward_reward(x_vel, goal)
+        ctrl = control_cost(action, self.ctrl_cost_weight)
+        info = {"reward_forward": forward, "reward_ctrl": -ctrl, "x_velocity": x_vel}
+        return forward - ctrl, info
+
+
+@dataclass(frozen=True)
+class HalfCheetahVelSpec(ForwardVelocitySpec):
     """HalfCheetah-v5 running at a target forward velocity (negative: backward).
 
     reward = -forward_reward_weight * |x_vel - target| - ctrl_cost_weight * |a|^2.
@@ -190,7 +218,6 @@ class HalfCheetahVelSpec(TaskSpec):
     goal_feature_dim: ClassVar[int] = 1
     default_goal: ClassVar[tuple[float, ...]] = (1.0,)
 
-    forward_reward_weight: float = 1.0
     ctrl_cost_weight: float = 0.1
     reset_noise_scale: float = 0.1
 
@@ -206,22 +233,11 @@ class HalfCheetahVelSpec(TaskSpec):
     def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
         return np.concatenate([qpos[:, 1:], qvel], axis=1)
 
-    def reward(
-        self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
-    ) -> tuple[np.ndarray, RewardInfo]:
-        x_vel = _x_velocity(before, after, self.dt)
-        target = goal_rows(goal, x_vel.shape[0], 1)[:, 0]
-        forward = -self.forward_reward_weight * np.abs(x_vel - target)
-        ctrl = control_cost(action, self.ctrl_cost_weight)
-        info = {"reward_forward": forward, "reward_ctrl": -ctrl, "x_velocity": x_vel}
-        return forward - ctrl, info
-
 
 @dataclass(frozen=True)
-class _HealthyVelSpec(TaskSpec):
+class _HealthyVelSpec(ForwardVelocitySpec):
     """Shared body of Hopper and Walker2d velocity tracking (v5 healthy rules)."""
 
-    forward_reward_weight: float = 1.0
     ctrl_cost_weight: float = 1e-3
     healthy_reward: float = 1.0
     terminate_when_unhealthy: bool = True
@@ -251,8 +267,7 @@ class _HealthyVelSpec(TaskSpec):
         self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
     ) -> tuple[np.ndarray, RewardInfo]:
         x_vel = _x_velocity(before, after, self.dt)
-        target = goal_rows(goal, x_vel.shape[0], 1)[:, 0]
-        forward = -self.forward_reward_weight * np.abs(x_vel - target)
+        forward = self.forward_reward(x_vel, goal)
         healthy = self.is_healthy(after["qpos"], after["qvel"]) * self.healthy_reward
         ctrl = control_cost(action, self.ctrl_cost_weight)
         info = {
