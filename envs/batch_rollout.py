@@ -120,11 +120,7 @@ def rollout_batch(
     for _ in range(steps):
         if not active.any():
             break
-        if on_obs is not None:
-            on_obs(obs, active)
-        action = np.asarray(act_fn(obs), dtype=np.float64)
-        if action.shape != (n, spec.act_dim):
-            raise ValueError(f"act_fn returned shape {action.shape}, expected {(n, spec.act_dim)}")
+        action = policy_output(act_fn, obs, active, on_obs, spec.act_dim)
         bad_action = active & ~_finite_rows(action)
         unstable[bad_action] = True
         lengths[bad_action] += 1
@@ -183,6 +179,27 @@ def rollout_batch(
             trace[key] = np.stack(items) if items else np.zeros((0, n))
         trace["terms"] = {k: np.stack(v) for k, v in trace["terms"].items()}
     return returns, lengths, unstable
+
+
+def policy_output(
+    act_fn: ActFn,
+    obs: np.ndarray,
+    active: np.ndarray,
+    on_obs: ObsCallback | None,
+    act_dim: int,
+) -> np.ndarray:
+    """`act_fn(obs)` as float64, after `on_obs` has seen the step's observations.
+
+    The one check of the policy contract for both paths: an output that is not (N, act_dim)
+    raises ValueError.
+    """
+    if on_obs is not None:
+        on_obs(obs, active)
+    output = np.asarray(act_fn(obs), dtype=np.float64)
+    expected = (obs.shape[0], act_dim)
+    if output.shape != expected:
+        raise ValueError(f"act_fn returned shape {output.shape}, expected {expected}")
+    return output
 
 
 def _finite_rows(x: np.ndarray) -> np.ndarray:

@@ -18,7 +18,6 @@ reward ends an episode as unstable, with `UNSTABLE_RETURN`, as on the fast path.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,10 +25,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from pbml_control.envs.batch_rollout import UNSTABLE_RETURN, ObsCallback
+from pbml_control.envs.batch_rollout import UNSTABLE_RETURN, ActFn, ObsCallback, policy_output
 from pbml_control.envs.goals import GoalSpace, NoGoalSpace
-
-ActFn = Callable[[np.ndarray], np.ndarray]
 
 
 def _box_bounds(space: spaces.Box) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -202,11 +199,7 @@ def rollout_generic(
     for _ in range(steps):
         if not active.any():
             break
-        if on_obs is not None:
-            on_obs(obs, active)
-        output = np.asarray(act_fn(obs), dtype=np.float64)
-        if output.shape != (n, task.act_dim):
-            raise ValueError(f"act_fn returned shape {output.shape}, expected {(n, task.act_dim)}")
+        output = policy_output(act_fn, obs, active, on_obs, task.act_dim)
         step_reward = np.full(n, np.nan)
         for i in np.flatnonzero(active).tolist():
             lengths[i] += 1
