@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 import pytest
+from cli_process import finish, pbml
 from fault_injection import tree_hash
 
 from pbml_control.cli import main
@@ -53,25 +53,6 @@ def run_dir(tmp_path_factory) -> Path:
     return out
 
 
-def start(args: list[str], cwd: Path = ROOT) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pbml_control.cli", *args],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return proc.returncode, err
-
-
 def temps(folder: Path) -> list[Path]:
     """Hidden temporary files a writer left (a SIGKILL cannot remove its own)."""
     return [p for p in folder.iterdir() if p.name.startswith(".") and ".tmp" in p.name]
@@ -94,7 +75,7 @@ def render_trial(run_dir: Path, folder: Path, name: str, rng: np.random.Generato
     video = folder / "v.mp4"
     video.write_bytes(OLD)
     args = ["render", str(run_dir), "--member", "2", "--steps", str(STEPS), "--size", "96x64"]
-    proc = start([*args, "--gif", "--out", str(video)])
+    proc = pbml(*args, "--gif", "--out", str(video))
     assert wait_until_writing(video), "the render never started writing"
     time.sleep(float(rng.uniform(0.0, 1.0)))
     proc.send_signal(SIGNALS[name])
@@ -208,7 +189,7 @@ def export_trial(run_dir: Path, folder: Path, rng: np.random.Generator) -> str:
     genome, torch_file = folder / "g.safetensors", folder / "g.pt"
     genome.write_bytes(OLD)
     torch_file.write_bytes(OLD)
-    proc = start(["export", str(run_dir), "--out", str(genome), "--torch", str(torch_file)])
+    proc = pbml("export", str(run_dir), "--out", str(genome), "--torch", str(torch_file))
     try:
         proc.wait(timeout=float(rng.uniform(1.0, 5.0)))
     except subprocess.TimeoutExpired:
@@ -347,7 +328,7 @@ def transfer_trial(sources: list[Path], out: Path, reference: bytes, rng) -> tup
     pairs checked after kills). The result must equal an uninterrupted transfer's."""
     kills = pairs = 0
     for attempt in range(3):
-        proc = start(transfer_args(sources, out, LONG_TRANSFER))
+        proc = pbml(*transfer_args(sources, out, LONG_TRANSFER))
         if attempt == 2:
             code, err = finish(proc)
             assert code == 0, err

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_process import finish, pbml
 from fault_injection import tree_hash
 
 from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
@@ -24,25 +25,14 @@ SQUARE = str(ROOT / "configs" / "square.toml")
 LONG = ["--set", "generations=100000000", "--set", "checkpoint_every=50", "--quiet"]
 
 
-def pbml(*args: str, cwd: Path = ROOT, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pbml_control.cli", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
-
-
-def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
-    """Exit code and stderr; a process still running after ``timeout`` is killed (-9)."""
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return proc.returncode, err
+def start_both_schemes(*extra: str, cwd: Path = ROOT) -> list[subprocess.Popen]:
+    """Two 3-generation square runs started at once, one pbml and one greedy: a race whose
+    loser, or a mix of the two, shows in the folder's config and checkpoints."""
+    args = ("train", SQUARE, "--set", "generations=3", *extra, "--quiet")
+    return [
+        pbml(*args, "--set", f"selection.scheme={scheme!r}", cwd=cwd)
+        for scheme in ("pbml", "greedy")
+    ]
 
 
 def wait_for_rows(run: Path, rows: int = 3, timeout: float = 60) -> None:
@@ -114,19 +104,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path, capsys):
 def test_runs_started_at_once_get_their_own_folders(tmp_path):
     """Two runs with the default name, started together with different schemes: two folders,
     each whole (before: one folder whose config said pbml and whose checkpoints said greedy)."""
-    procs = [
-        pbml(
-            "train",
-            SQUARE,
-            "--set",
-            f"selection.scheme={scheme!r}",
-            "--set",
-            "generations=3",
-            "--quiet",
-            cwd=tmp_path,
-        )
-        for scheme in ("pbml", "greedy")
-    ]
+    procs = start_both_schemes(cwd=tmp_path)
     for proc in procs:
         code, err = finish(proc)
         assert code == 0, err
@@ -140,20 +118,7 @@ def test_two_runs_into_one_folder_at_once_never_mix(tmp_path):
     """Same --out, started together: exactly one wins, the other is refused in one line, and
     the folder is one whole run."""
     run = tmp_path / "run"
-    procs = [
-        pbml(
-            "train",
-            SQUARE,
-            "--set",
-            f"selection.scheme={scheme!r}",
-            "--set",
-            "generations=3",
-            "--out",
-            str(run),
-            "--quiet",
-        )
-        for scheme in ("pbml", "greedy")
-    ]
+    procs = start_both_schemes("--out", str(run))
     results = [finish(p) for p in procs]
     assert sorted(code for code, _ in results) == [0, 2], results
     refused = next(err for code, err in results if code == 2)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_process import pbml
 
 from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
 from pbml_control.runner import read_metrics
@@ -32,17 +32,6 @@ WORKERS = [
     )
     for arg in ("--set", s)
 ]
-
-
-def start(args: list[str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pbml_control.cli", *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
 
 
 def finish(proc: subprocess.Popen, timeout: float = 60) -> tuple[int | None, str]:
@@ -83,7 +72,7 @@ def test_double_ctrl_c_saves_and_exits_without_a_traceback(tmp_path, gap):
     """Two SIGINTs `gap` seconds apart, the second landing in the save or the pool's shutdown
     (before: a traceback from the shutdown, then a hang until a third Ctrl-C)."""
     run = tmp_path / "run"
-    proc = start(["train", CHEETAH, "--out", str(run), "--quiet", *WORKERS])
+    proc = pbml("train", CHEETAH, "--out", str(run), "--quiet", *WORKERS)
     wait_for_rows(run)
     proc.send_signal(signal.SIGINT)
     time.sleep(gap)
@@ -94,7 +83,7 @@ def test_double_ctrl_c_saves_and_exits_without_a_traceback(tmp_path, gap):
 def test_ctrl_c_to_the_process_group_prints_no_worker_tracebacks(tmp_path):
     """A terminal's Ctrl-C reaches the workers too: they stay quiet, the parent stops them."""
     run = tmp_path / "run"
-    proc = start(["train", CHEETAH, "--out", str(run), "--quiet", *WORKERS], start_new_session=True)
+    proc = pbml("train", CHEETAH, "--out", str(run), "--quiet", *WORKERS, start_new_session=True)
     wait_for_rows(run)
     os.killpg(proc.pid, signal.SIGINT)
     time.sleep(0.05)
@@ -120,7 +109,7 @@ def wait_for_numpy(pid: int, timeout: float = 30) -> None:
 def test_a_signal_at_startup_exits_130_in_one_line(tmp_path, signum, delay):
     """Right after NumPy starts loading (imports, then the config): `pbml: interrupted`, exit
     130 (before: a KeyboardInterrupt traceback, or a silent death by SIGTERM)."""
-    proc = start(["train", SQUARE, "--out", str(tmp_path / "run"), *WORKERS[:2], "--quiet"])
+    proc = pbml("train", SQUARE, "--out", str(tmp_path / "run"), *WORKERS[:2], "--quiet")
     wait_for_numpy(proc.pid)
     time.sleep(delay)
     proc.send_signal(signum)
