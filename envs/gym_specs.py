@@ -148,21 +148,10 @@ class SwimmerV5Spec(_GymForwardSpec, ForwardVelocitySpec):
     nq: ClassVar[int] = 5
     nv: ClassVar[int] = 5
     act_dim: ClassVar[int] = 2
+    skipped_qpos: ClassVar[int] = 2
 
     ctrl_cost_weight: float = 1e-4
     reset_noise_scale: float = 0.1
-
-    @property
-    def base_obs_dim(self) -> int:
-        return self.nq - 2 + self.nv
-
-    def reset_state(
-        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=False)
-
-    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
-        return np.concatenate([qpos[:, 2:], qvel], axis=1)
 
 
 @dataclass(frozen=True)

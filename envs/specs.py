@@ -180,10 +180,28 @@ class ForwardVelocitySpec(TaskSpec):
     `forward_reward` is the one term in which a goal-conditioned task (closeness to a target
     velocity, here) and its standard v5 twin in `gym_specs` (the velocity itself) differ, so
     the twin reuses the model, reset, observation and reward of the task it is built on.
-    Subclasses set `ctrl_cost_weight`.
+    Subclasses set `ctrl_cost_weight` and `reset_noise_scale`.
     """
 
+    #: leading qpos entries the observation leaves out (v5's exclude_current_positions)
+    skipped_qpos: ClassVar[int] = 1
+    #: whether v5 draws the qvel reset noise from a normal (HalfCheetah) or a uniform
+    normal_qvel_noise: ClassVar[bool] = False
+
     forward_reward_weight: float = 1.0
+
+    @property
+    def base_obs_dim(self) -> int:
+        return self.nq - self.skipped_qpos + self.nv
+
+    def reset_state(
+        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        noise = self.reset_noise_scale
+        return _uniform_reset(model, rng, noise, normal_qvel=self.normal_qvel_noise)
+
+    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
+        return np.concatenate([qpos[:, self.skipped_qpos :], qvel], axis=1)
 
     def forward_reward(self, x_vel: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """(N,) -w * |x_vel - target|."""
@@ -217,21 +235,10 @@ class HalfCheetahVelSpec(ForwardVelocitySpec):
     goal_dim: ClassVar[int] = 1
     goal_feature_dim: ClassVar[int] = 1
     default_goal: ClassVar[tuple[float, ...]] = (1.0,)
+    normal_qvel_noise: ClassVar[bool] = True
 
     ctrl_cost_weight: float = 0.1
     reset_noise_scale: float = 0.1
-
-    @property
-    def base_obs_dim(self) -> int:
-        return self.nq - 1 + self.nv
-
-    def reset_state(
-        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=True)
-
-    def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
-        return np.concatenate([qpos[:, 1:], qvel], axis=1)
 
 
 @dataclass(frozen=True)
@@ -244,15 +251,6 @@ class _HealthyVelSpec(ForwardVelocitySpec):
     healthy_z_range: tuple[float, float] = (0.7, float("inf"))
     healthy_angle_range: tuple[float, float] = (-0.2, 0.2)
     reset_noise_scale: float = 5e-3
-
-    @property
-    def base_obs_dim(self) -> int:
-        return self.nq - 1 + self.nv
-
-    def reset_state(
-        self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=False)
 
     def _base_obs(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
         return np.concatenate([qpos[:, 1:], np.clip(qvel, -10, 10)], axis=1)
