@@ -183,6 +183,10 @@ class ForwardVelocitySpec(TaskSpec):
     Subclasses set `ctrl_cost_weight` and `reset_noise_scale`.
     """
 
+    #: the goal: one target velocity, observed as is
+    goal_dim: ClassVar[int] = 1
+    goal_feature_dim: ClassVar[int] = 1
+    default_goal: ClassVar[tuple[float, ...]] = (1.0,)
     #: leading qpos entries the observation leaves out (v5's exclude_current_positions)
     skipped_qpos: ClassVar[int] = 1
     #: whether v5 draws the qvel reset noise from a normal (HalfCheetah) or a uniform
@@ -232,9 +236,6 @@ class HalfCheetahVelSpec(ForwardVelocitySpec):
     nq: ClassVar[int] = 9
     nv: ClassVar[int] = 9
     act_dim: ClassVar[int] = 6
-    goal_dim: ClassVar[int] = 1
-    goal_feature_dim: ClassVar[int] = 1
-    default_goal: ClassVar[tuple[float, ...]] = (1.0,)
     normal_qvel_noise: ClassVar[bool] = True
 
     ctrl_cost_weight: float = 0.1
@@ -296,9 +297,6 @@ class HopperVelSpec(_HealthyVelSpec):
     nq: ClassVar[int] = 6
     nv: ClassVar[int] = 6
     act_dim: ClassVar[int] = 3
-    goal_dim: ClassVar[int] = 1
-    goal_feature_dim: ClassVar[int] = 1
-    default_goal: ClassVar[tuple[float, ...]] = (1.0,)
 
     healthy_state_range: tuple[float, float] = (-100.0, 100.0)
 
@@ -319,9 +317,6 @@ class Walker2dVelSpec(_HealthyVelSpec):
     nq: ClassVar[int] = 9
     nv: ClassVar[int] = 9
     act_dim: ClassVar[int] = 6
-    goal_dim: ClassVar[int] = 1
-    goal_feature_dim: ClassVar[int] = 1
-    default_goal: ClassVar[tuple[float, ...]] = (1.0,)
 
     healthy_z_range: tuple[float, float] = (0.8, 2.0)
     healthy_angle_range: tuple[float, float] = (-1.0, 1.0)
