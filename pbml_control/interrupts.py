@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from multiprocessing.context import SpawnContext, SpawnProcess
@@ -33,6 +34,17 @@ def _stop_once(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _reraise_lost_stop(args: Any) -> None:
+    """A KeyboardInterrupt raised where Python cannot raise (a weakref callback inside the
+    import machinery, a ``__del__``) would be printed as "Exception ignored" and lost: raise it
+    again at the next point where the main thread can take it."""
+    if issubclass(args.exc_type, KeyboardInterrupt) and _on_main_thread():
+        signal.signal(signal.SIGINT, _stop_once)
+        signal.raise_signal(signal.SIGINT)
+        return
+    sys.__unraisablehook__(args)
+
+
 @contextlib.contextmanager
 def interrupts_as_exceptions() -> Iterator[None]:
     """Within the block the first SIGINT/SIGTERM raises KeyboardInterrupt, later ones are
@@ -41,6 +53,8 @@ def interrupts_as_exceptions() -> Iterator[None]:
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _reraise_lost_stop
     for sig in _SIGNALS:
         signal.signal(sig, _stop_once)
     try:
@@ -48,6 +62,7 @@ def interrupts_as_exceptions() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        sys.unraisablehook = previous_hook
 
 
 def ignore_interrupts() -> None:

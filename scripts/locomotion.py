@@ -12,11 +12,12 @@ Protocol (ours):
   evaluates fewer members (``survivor_fitness = "keep"``) simply buys more generations.
 - Run folders live outside the git tree; a finished run is reused, an interrupted one resumes
   exactly (`pbml train --resume`), so a study can be built up in stages.
-- Final evaluation: the run's best survivor by its training fitness (never by the evaluation
-  episodes), rolled out on 10 fresh episodes whose seeds no training generation used. Reported
+- Final evaluation (`pbml_control.experiments.final`): the run's champion, the best of its 10
+  best survivors by training fitness on 10 validation episodes (never the test episodes), is
+  rolled out on 10 test episodes whose seeds no training or validation episode used. Reported
   as the mean return with a 95% t-interval over those episodes; across seeds, the median. The
-  same seed stream extended to 50 episodes counts failures (an episode more than half the
-  median's size below the median: the cheetah flipped or froze).
+  test seed stream extended to 50 episodes counts failures (an episode more than half the
+  median's size below the median: the robot fell, flipped or froze).
 - Wall time: the sum of the gaps between consecutive generations' end times; a gap that spans
   a pause between stages (over twice the generation's evaluation time plus 5 s) counts as the
   evaluation time alone.
