@@ -35,8 +35,10 @@ class Args:
     """zoo entry shown first"""
     goals: tuple[str, ...] = ("2.0", "-1.0", "0.5")
     """commanded velocities, switched evenly over the clip"""
-    steps: int = 300
+    steps: int = 240
     """env steps per clip (20 per second)"""
+    gif_fps: str = "10"
+    """GIF frame rate (real time kept; lower is smaller)"""
     size: str = "256x192"
     """GIF size"""
 
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     # 1. The zoo's controller.
     zoo_clip = out / "zoo_halfcheetah.mp4"
     render([f"zoo:{args.zoo_task}", "--steps", str(args.steps), "--size", args.size,
-            "--gif", "--out", str(zoo_clip)])  # fmt: skip
+            "--gif", "--gif-fps", args.gif_fps, "--out", str(zoo_clip)])  # fmt: skip
     clips.append(zoo_clip)
     # 2. One goal-conditioned policy, the command switched mid-clip.
     member = json.loads((ROOT / args.tracking_report).read_text())["member_id"]
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     goal_flags = [flag for g in args.goals for flag in ("--goal", g)]
     render([args.goal_run, "--member", str(member), *goal_flags, "--switch-goal-every",
             str(args.steps // len(args.goals)), "--steps", str(args.steps), "--size", args.size,
-            "--gif", "--out", str(switch_clip)])  # fmt: skip
+            "--gif", "--gif-fps", args.gif_fps, "--out", str(switch_clip)])  # fmt: skip
     clips.append(switch_clip)
     for clip in clips:  # the README shows the GIFs; their MP4 twins are by-products
         clip.unlink()
