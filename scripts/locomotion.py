@@ -85,6 +85,8 @@ class Args:
     """report prefix: <out>.json, <out>.md, <out>_<task>.png"""
     report_only: bool = False
     """do not train; report the finished runs"""
+    title: str = ""
+    """the report's heading (default: the task)"""
     note: str = ""
     """a sentence printed under the report's heading (e.g. what the base recipe was then)"""
     overrides: tuple[str, ...] = ()
@@ -201,10 +203,10 @@ def figure(runs: list[dict[str, Any]], arms: tuple[str, ...], path: Path, title:
 
 
 def markdown(
-    task: str, table: list[dict[str, Any]], runs: list[dict[str, Any]], note: str = ""
+    title: str, table: list[dict[str, Any]], runs: list[dict[str, Any]], note: str = ""
 ) -> str:
     lines = [
-        f"## {task}",
+        f"## {title}",
         "",
         *([note, ""] if note else []),
         "| arm | overrides | seeds | final return, median (min..max) | 50-episode mean, median "
@@ -269,11 +271,12 @@ def main(argv: list[str] | None = None) -> int:
               "runs": runs}  # fmt: skip
     path = out.with_name(f"{out.name}_{args.task}.json")
     atomic_write_text(path, compact_json(report))
-    atomic_write_text(path.with_suffix(".md"), markdown(args.task, table, runs, args.note))
+    text = markdown(args.title or args.task, table, runs, args.note)
+    atomic_write_text(path.with_suffix(".md"), text)
     figure(runs, args.arms, path.with_suffix(".png"), f"{args.task}: best fitness per arm")
     if args.index:
         write_index(out)
-    print(markdown(args.task, table, runs, args.note))
+    print(text)
     return 0
 
 
