@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pbml_control.atomic import atomic_write_text
-from pbml_control.experiments.final import EVAL_SEED_OFFSET, choose_champion
+from pbml_control.experiments.final import EVAL_SEED_OFFSET, choose_champion, member_genome
 from pbml_control.experiments.tracking import goal_tracking
 from pbml_control.script_args import parse_dataclass_args
 from pbml_control.stats import compact_json
@@ -50,7 +50,6 @@ class Args:
 def main(argv: list[str] | None = None) -> int:
     args, _ = parse_dataclass_args(Args, argv, __doc__.splitlines()[0])
     from pbml_control.members import load_source
-    from pbml_control.policies import LoadedGenome
 
     source = load_source(args.run)
     try:
@@ -58,10 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         goals, kind, bound = TARGETS[task]
         pop = source.checkpoint.population
         best, _, _ = choose_champion(source, [np.array([g]) for g in goals], 10, 3)
-        genome = LoadedGenome(
-            source.problem.policy_spec, pop.params[best], pop.log_sigma[best],
-            pop.logit_p[best], source.normalizer_state, {},
-        )  # fmt: skip
+        genome = member_genome(source, best)
         seed = int(source.checkpoint.config["seed"]) + EVAL_SEED_OFFSET
         env_steps = int(source.problem.state_dict()["env_steps_total"])
     finally:

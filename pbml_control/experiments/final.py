@@ -27,6 +27,7 @@ __all__ = [
     "choose_champion",
     "cumulative_wall_seconds",
     "final_evaluation",
+    "member_genome",
     "top_survivors",
 ]
 
@@ -90,7 +91,8 @@ class FinalEvaluation:
         return {**self.__dict__, "ci95": list(self.ci95)}
 
 
-def _genome(source: Any, row: int) -> Any:
+def member_genome(source: Any, row: int) -> Any:
+    """Row ``row`` of a loaded run (``members.load_source``) as a genome evaluate_genome takes."""
     from pbml_control.policies import LoadedGenome
 
     pop = source.checkpoint.population
@@ -118,7 +120,7 @@ def choose_champion(
     scores = [
         np.mean(
             [
-                evaluate_genome(_genome(source, r), source.task_name, goal, validation, steps,
+                evaluate_genome(member_genome(source, r), source.task_name, goal, validation, steps,
                                 seed + VALIDATION_SEED_OFFSET).mean()
                 for goal in goals
             ]
@@ -152,7 +154,7 @@ def final_evaluation(
             raise ValueError(f"{run_dir}: test, validation and training episode seeds overlap")
         champion, score, count = choose_champion(source, [None], candidates, validation)
         check = evaluate_genome(
-            _genome(source, champion), source.task_name, None, len(test_seeds), steps,
+            member_genome(source, champion), source.task_name, None, len(test_seeds), steps,
             seed + EVAL_SEED_OFFSET,
         )  # fmt: skip
         pop = ckpt.population
