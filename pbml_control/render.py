@@ -4,7 +4,8 @@ Rendering reads a checkpoint and reuses the run's own code, never a copy of it: 
 built from the checkpoint's config (``make_problem``), members are ranked by the problem's own
 evaluator, the policy is :class:`~pbml_control.policies.PopulationPolicy` with the checkpoint's
 observation-normaliser state, and the robot moves by the Gymnasium env's own ``step`` (whose
-reward is the task spec's). Only the camera, the text overlay and the video files are new here.
+reward is the task spec's). Only the camera and the text overlay are new here; media.py
+encodes the files.
 A genome file or zoo entry is a source with one member (``members.GenomeSource``) and plays
 through the same rollout.
 
@@ -22,14 +23,13 @@ import ctypes
 import math
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pbml_control.atomic import atomic_output
+from pbml_control.media import GIF_MAX_FPS, write_media  # noqa: F401  (the render API)
 from pbml_control.members import (
     Member,
     MemberError,
@@ -361,79 +361,3 @@ def render_frames(
             renderer.close()
             for rollout in rollouts:
                 rollout.close()
-
-
-# --- files ----------------------------------------------------------------------------------
-GIF_MAX_FPS = 50.0
-
-
-def _shared_palette(frames: list[np.ndarray], image_module: Any, colors: int = 96) -> list[Any]:
-    """Frames quantised to ONE palette drawn from a strip of sampled frames.
-
-    A palette per frame (PIL's default) changes every pixel's index from frame to frame, so
-    the GIF's LZW compression gains little from the still parts: one palette took a 150-step
-    256x192 HalfCheetah clip from 1.57 MB to 0.93 MB.
-    """
-    picks = frames[:: max(1, len(frames) // 8)]
-    strip = image_module.fromarray(np.concatenate(picks, axis=0))
-    palette = strip.quantize(colors=colors, dither=image_module.Dither.NONE)
-    return [
-        image_module.fromarray(f).quantize(palette=palette, dither=image_module.Dither.NONE)
-        for f in frames
-    ]
-
-
-def write_media(
-    frames: Iterable[np.ndarray],
-    video: Path,
-    fps: float,
-    gif: Path | None = None,
-    gif_fps: float | None = None,
-) -> int:
-    """Stream frames into an H.264 MP4 (and a looping GIF); returns the number of frames.
-
-    Both files are built under hidden temporary names in their folder and renamed into place
-    when complete (atomic.py): a kill, a signal or an error mid-render leaves no truncated
-    video under the final name, and an older file of that name stays as it was.
-    """
-    import imageio.v2 as imageio
-
-    video.parent.mkdir(parents=True, exist_ok=True)
-    gif_frames: list[np.ndarray] = []
-    # GIF delays are whole centiseconds and browsers slow delays under 20 ms to 100 ms, so a
-    # 125 fps Hopper video keeps every k-th frame in its GIF, still in real time.
-    gif_every = max(1, math.ceil(fps / min(gif_fps or GIF_MAX_FPS, GIF_MAX_FPS)))
-    count = 0
-    with atomic_output(video) as partial_video:
-        writer = imageio.get_writer(
-            partial_video,
-            format="FFMPEG",
-            fps=fps,
-            codec="libx264",
-            quality=7,
-            macro_block_size=2,
-            pixelformat="yuv420p",
-        )
-        try:
-            for frame in frames:
-                writer.append_data(frame)
-                if gif is not None and count % gif_every == 0:
-                    gif_frames.append(frame)
-                count += 1
-        finally:
-            writer.close()
-        if gif is not None:
-            from PIL import Image
-
-            images = _shared_palette(gif_frames, Image)
-            with atomic_output(gif) as partial_gif:
-                images[0].save(
-                    partial_gif,
-                    format="GIF",
-                    save_all=True,
-                    append_images=images[1:],
-                    duration=int(round(1000.0 * gif_every / fps, -1)),
-                    loop=0,
-                    optimize=True,
-                )
-    return count
