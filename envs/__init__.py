@@ -37,9 +37,9 @@ from pbml_control.envs.specs import (  # noqa: E402
     HalfCheetahVelSpec,
     HopperVelSpec,
     ReacherGoalSpec,
-    TaskSpec,
     Walker2dVelSpec,
 )
+from pbml_control.envs.task_spec import TaskSpec  # noqa: E402
 from pbml_control.envs.variants import NAMED_VARIANTS, Variant, build_variant_model  # noqa: E402
 
 register_all()

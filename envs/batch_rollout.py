@@ -32,7 +32,7 @@ import numpy as np
 from gymnasium.utils import seeding
 from mujoco import batch as mjbatch
 
-from pbml_control.envs.specs import TaskSpec, goal_rows
+from pbml_control.envs.task_spec import TaskSpec, goal_rows
 
 #: Return given to an episode that became numerically unstable: finite, and far below what
 #: a stable episode of these tasks scores (|reward| per step is O(10), episodes <= 1000 steps).

@@ -20,16 +20,13 @@ import numpy as np
 from pbml_control.envs.goals import GoalSpace, NoGoalSpace
 from pbml_control.envs.specs import (
     AntHeadingSpec,
-    Fields,
     ForwardVelocitySpec,
     HalfCheetahVelSpec,
     HopperVelSpec,
-    RewardInfo,
-    TaskSpec,
     Walker2dVelSpec,
-    _uniform_reset,
     control_cost,
 )
+from pbml_control.envs.task_spec import Fields, RewardInfo, TaskSpec, _uniform_reset
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from pbml_control.envs.specs import (
     HalfCheetahVelSpec,
     HopperVelSpec,
     ReacherGoalSpec,
-    TaskSpec,
     Walker2dVelSpec,
 )
+from pbml_control.envs.task_spec import TaskSpec
 from pbml_control.envs.variants import ASSET_DIR, Variant
 
 

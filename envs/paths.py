@@ -16,7 +16,7 @@ import numpy as np
 from pbml_control.envs.batch_rollout import ActFn, ObsCallback, rollout_batch
 from pbml_control.envs.generic import EnvPool, GenericTask, make_generic_task, rollout_generic
 from pbml_control.envs.registry import make_task_spec, parse_task_name
-from pbml_control.envs.specs import TaskSpec
+from pbml_control.envs.task_spec import TaskSpec
 
 Task = TaskSpec | GenericTask
 

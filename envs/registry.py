@@ -18,7 +18,8 @@ import gymnasium
 
 from pbml_control.envs.goals import GOAL_SPACES, GoalSpace, NoGoalSpace
 from pbml_control.envs.gym_specs import GYM_TASK_SPECS
-from pbml_control.envs.specs import TASK_SPECS, TaskSpec
+from pbml_control.envs.specs import TASK_SPECS
+from pbml_control.envs.task_spec import TaskSpec
 from pbml_control.envs.variants import NAMED_VARIANTS, named_variant
 
 NAMESPACE = "PBML"
