@@ -303,17 +303,34 @@ def evaluate_genome(
     """
     problem = genome_problem(genome, task, episodes, max_episode_steps)
     try:
-        if goal is None:
-            goal = np.asarray(problem.task.default_goal, dtype=np.float64)
-        problem.validate_goal(goal)
-        # One member, its episodes seeded as a generation-0 evaluation of the same seed.
-        chunk = problem._local.run(
-            np.asarray(genome.params)[None, :],
-            np.zeros(episodes, dtype=np.int64),
-            np.asarray(episode_seeds(seed, 0, episodes)),
-            goal,
-            genome.normalizer_state,
-        )
-        return chunk.returns
+        return rollout_members(
+            problem, genome.params, goal, episodes, seed, genome.normalizer_state
+        )[0]
     finally:
         problem.close()
+
+
+def rollout_members(
+    problem: MujocoProblem,
+    params: np.ndarray,
+    goal: np.ndarray | None,
+    episodes: int,
+    seed: int,
+    normalizer_state: dict[str, np.ndarray] | None,
+) -> np.ndarray:
+    """Returns (K, episodes) of K parameter vectors (K, D) in one batch, with the given
+    observation statistics; each member's episodes are seeded as a generation-0 evaluation of
+    ``seed``, so a member's returns do not depend on which others share the batch."""
+    params = np.atleast_2d(np.asarray(params))
+    if goal is None:
+        goal = np.asarray(problem.task.default_goal, dtype=np.float64)
+    problem.validate_goal(goal)
+    k = params.shape[0]
+    chunk = problem._local.run(
+        params,
+        np.repeat(np.arange(k), episodes),
+        np.tile(np.asarray(episode_seeds(seed, 0, episodes)), k),
+        goal,
+        normalizer_state,
+    )
+    return chunk.returns.reshape(k, episodes)
