@@ -50,6 +50,10 @@ class MujocoProblemConfig:
     obs_normalization: bool = True
     policy_dtype: str = "float64"  # "float32" is ~2x faster for large populations
     spec_overrides: dict[str, Any] = field(default_factory=dict)  # reward weights, ...
+    # Subtracted from every step's reward in the training fitness only, as ARS (Mania et al.
+    # 2018) does for the survival bonus of Hopper, Walker2d and Ant: without it, standing
+    # still for 1000 steps is a strong local optimum. Evaluations report the true return.
+    survival_shift: float = 0.0
 
     def __post_init__(self) -> None:
         if self.episodes < 1:
@@ -68,6 +72,10 @@ class MujocoProblemConfig:
             raise ValueError("problem.ray_address is set but problem.backend is not 'ray'")
         if self.backend == "ray" and importlib.util.find_spec("ray") is None:
             raise ValueError('problem.backend = "ray" needs Ray: pip install "pbml-control[ray]"')
+        if not np.isfinite(self.survival_shift) or self.survival_shift < 0:
+            raise ValueError(
+                f"problem.survival_shift must be finite and >= 0, got {self.survival_shift}"
+            )
         if self.policy_dtype not in ("float64", "float32"):
             raise ValueError(
                 f"problem.policy_dtype must be float64 or float32, got {self.policy_dtype!r}"
@@ -205,6 +213,8 @@ class MujocoProblem:
             for name in ChunkResult.__dataclass_fields__
         }
         returns = merged["returns"].reshape(n, e)
+        if self.config.survival_shift:
+            returns = returns - self.config.survival_shift * merged["lengths"].reshape(n, e)
         if self.config.obs_normalization:
             self.normalizer.update(
                 [

@@ -66,6 +66,9 @@ ARMS: dict[str, tuple[str, ...]] = {
     "prob": ("mutation.use_probability=true", "mutation.init_probability=0.5"),
     "float64": ("problem.policy_dtype='float64'",),
     "episodes3": ("problem.episodes=3",),
+    "shift1": ("problem.survival_shift=1.0",),
+    "shift1_reevaluate": ("problem.survival_shift=1.0", "selection.survivor_fitness='reevaluate'"),
+    "shift1_average": ("problem.survival_shift=1.0", "selection.survivor_fitness='average'"),
 }
 
 
