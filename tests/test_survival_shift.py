@@ -1,4 +1,4 @@
-"""``problem.survival_shift``: training fitness minus shift x steps alive; evaluations keep v5's return."""
+"""``problem.survival_shift``: training fitness minus shift x steps alive; true return elsewhere."""
 
 import numpy as np
 import pytest
