@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.atomic import atomic_write_bytes, atomic_write_text
+from pbml_control.errors import UserError
 from pbml_control.genome import ModuleLayout, Population
 
 __all__ = [
@@ -38,7 +39,7 @@ SCHEMA_VERSION = 1
 _PROBLEM_PREFIX = "problem/"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint that is missing, corrupt, or from another schema or config."""
 
 

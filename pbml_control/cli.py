@@ -39,29 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions whose message is a one-line answer to the user's input (exit 2)."""
-    from pbml_control.checkpoint import CheckpointError
-    from pbml_control.config import ConfigError
-    from pbml_control.members import MemberError
-    from pbml_control.memory import MemoryLimitError
-    from pbml_control.outputs import OutputPathError
-    from pbml_control.runfolder import RunFolderError
-    from pbml_control.runlock import FolderBusyError
-    from pbml_control.runner import RunError
-
-    return (
-        ConfigError,
-        CheckpointError,
-        MemberError,
-        MemoryLimitError,
-        OutputPathError,
-        RunError,
-        RunFolderError,
-        FolderBusyError,
-    )
-
-
 def describe_os_error(exc: OSError) -> str:
     """An OSError as one line: what failed and on which path (no errno noise)."""
     reason = exc.strerror or str(exc) or type(exc).__name__
@@ -80,6 +57,7 @@ def _error(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pbml_control.errors import UserError
     from pbml_control.interrupts import interrupts_as_exceptions
 
     with interrupts_as_exceptions():
@@ -97,10 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _error(describe_os_error(exc))
         except (OverflowError, UnicodeDecodeError) as exc:
             return _error(_first_line(exc))
-        except Exception as exc:
-            if isinstance(exc, user_errors()):
-                return _error(_first_line(exc))
-            raise
+        except UserError as exc:  # every refusal a user can fix (pbml_control/errors.py)
+            return _error(_first_line(exc))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pbml_control.errors import UserError
 from pbml_control.mutation import MutationConfig
 from pbml_control.operators import OperatorsConfig
 from pbml_control.schedules import ScheduleConfig
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration problem a user can fix; its message is one line."""
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pbml_control.errors import UserError
+
 if TYPE_CHECKING:
     from pbml_control.checkpoint import Checkpoint
     from pbml_control.mujoco_problem import MujocoProblem
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 
-class MemberError(ValueError):
+class MemberError(UserError):
     """A checkpoint, goal or member selector a user can fix; its message is one line."""
 
 

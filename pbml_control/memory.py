@@ -21,6 +21,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from pbml_control.errors import UserError
+
 __all__ = [
     "MEMBER_OVERHEAD",
     "PARAM_COPIES",
@@ -38,7 +40,7 @@ MEMBER_OVERHEAD = 1024
 SIMULATION_BYTES = 16 * 1024
 
 
-class MemoryLimitError(ValueError):
+class MemoryLimitError(UserError):
     """The work asked for would not fit in memory; the message gives the estimate."""
 
 

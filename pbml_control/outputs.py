@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pbml_control.errors import UserError
 from pbml_control.runfolder import is_run_folder
 from pbml_control.runlock import LOCK_NAME
 
@@ -18,7 +19,7 @@ __all__ = ["RUN_OWN_FILES", "OutputPathError", "check_output_file", "check_outpu
 RUN_OWN_FILES = frozenset({"config.json", "metrics.jsonl", "timing.jsonl", LOCK_NAME})
 
 
-class OutputPathError(ValueError):
+class OutputPathError(UserError):
     """An output path that cannot or must not be written; one line."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.atomic import atomic_output
+from pbml_control.errors import UserError
 
 __all__ = [
     "PlotError",
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-class PlotError(ValueError):
+class PlotError(UserError):
     """A run folder that cannot be plotted (no metrics, unreadable metrics); one line."""
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pbml_control.atomic import atomic_write_text, fsync_folder
+from pbml_control.errors import UserError
 from pbml_control.runlock import FolderBusyError, RunLock, check_free, is_locked
 
 __all__ = [
@@ -39,7 +40,7 @@ RUN_CONFIG_KEYS = frozenset({"seed", "generations", "population_size", "problem"
 _MAX_CONFIG_BYTES = 1 << 20
 
 
-class RunFolderError(ValueError):
+class RunFolderError(UserError):
     """A run folder that cannot be created or replaced as asked; one line."""
 
 

@@ -19,12 +19,14 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from pbml_control.errors import UserError
+
 __all__ = ["LOCK_NAME", "FolderBusyError", "RunLock", "check_free", "is_locked"]
 
 LOCK_NAME = ".lock"
 
 
-class FolderBusyError(ValueError):
+class FolderBusyError(UserError):
     """Another live process holds the folder's lock; the message names its PID."""
 
 

@@ -36,6 +36,7 @@ from pbml_control.checkpoint import (
     save_checkpoint,
 )
 from pbml_control.config import ConfigError, RunConfig, config_from_json, read_config_text
+from pbml_control.errors import UserError
 from pbml_control.interrupts import ignore_interrupts, interrupts_as_exceptions
 from pbml_control.loop import EvolutionState, Metrics, budget_spent, evolve, initial_state
 from pbml_control.memory import check_fits, population_bytes, rollout_bytes
@@ -59,7 +60,7 @@ RESUMABLE_KEYS = frozenset(
 )
 
 
-class RunError(ValueError):
+class RunError(UserError):
     """A run folder problem a user can fix (exists already, differs from config, ...)."""
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from pbml_control.errors import UserError
+
 __all__ = [
     "ZooEntry",
     "ZooError",
@@ -33,7 +35,7 @@ __all__ = [
 PREFIX = "zoo:"
 
 
-class ZooError(ValueError):
+class ZooError(UserError):
     """A zoo name or folder a user can fix; its message is one line."""
 
 

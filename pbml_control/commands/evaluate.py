@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.memory import check_fits, rollout_bytes
     from pbml_control.mujoco_problem import evaluate_genome
     from pbml_control.policies import load_genome
-    from pbml_control.zoo import ZooError, genome_path
+    from pbml_control.zoo import genome_path
 
     if args.episodes < 1 or args.steps < 1:
         raise ConfigError("--episodes and --steps must be >= 1")
@@ -58,10 +58,7 @@ def run(args: argparse.Namespace) -> int:
         f"evaluating {args.episodes:,} episodes at once",
         "lower --episodes",
     )
-    try:
-        args.genome = genome_path(args.genome)
-    except ZooError as exc:
-        raise ConfigError(str(exc)) from None
+    args.genome = genome_path(args.genome)
     if not args.genome.is_file():
         what = "not a file" if args.genome.exists() else "not found"
         raise ConfigError(f"genome file {what}: {args.genome}")

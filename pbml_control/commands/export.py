@@ -99,10 +99,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     _check_outputs(args)
-    try:
-        source = load_source(args.run)
-    except MemberError as exc:
-        raise ConfigError(str(exc)) from None
+    source = load_source(args.run)
     try:
         if isinstance(source, GenomeSource):
             if args.goal:
@@ -124,8 +121,6 @@ def run(args: argparse.Namespace) -> int:
         path = save_member(source, member, goals, args.out)  # atomic (policies/io.py)
         if torch_data is not None:
             atomic_write_bytes(args.torch, torch_data)
-    except MemberError as exc:
-        raise ConfigError(str(exc)) from None
     finally:
         source.close()
     fitness = "" if member.fitness is None else f", fitness {member.fitness:.4g}"

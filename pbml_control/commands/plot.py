@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-EXIT_USAGE = 2
 
 PLOT_EXAMPLE = """writes:
   fitness.png  mean and best fitness per generation, goal shifts dotted, the goal below
@@ -35,13 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pbml_control.plotting import PlotError, plot_runs
+    from pbml_control.plotting import plot_runs
 
     out = args.out or (args.runs[0] / "plots" if len(args.runs) == 1 else Path("plots"))
-    try:
-        written = plot_runs(args.runs, out)
-    except PlotError as exc:
-        print(f"pbml: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    written = plot_runs(args.runs, out)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-EXIT_USAGE = 2
+from pbml_control.config import ConfigError
 
 RENDER_EXAMPLE = """members:
   best     the member with the highest fitness on the shown goals (mean over --goal),
@@ -127,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from pbml_control.outputs import check_output_file
 
     if args.out.suffix.lower() != ".mp4":
-        print(f"pbml: error: --out must name an .mp4 file, got {args.out}", file=sys.stderr)
-        return EXIT_USAGE
+        raise ConfigError(f"--out must name an .mp4 file, got {args.out}")
     for path in (args.out, args.out.with_suffix(".gif")) if args.gif else (args.out,):
         check_output_file(path, "--out")  # OutputPathError: one line, exit 2 (cli.py)
     source = None
@@ -145,9 +143,6 @@ def run(args: argparse.Namespace) -> int:
         gif = args.out.with_suffix(".gif") if args.gif else None
         frames = rd.render_frames(source, clips, args.steps, width, height, seed=args.seed)
         count = rd.write_media(frames, args.out, fps, gif=gif, gif_fps=args.gif_fps)
-    except rd.MemberError as exc:  # RenderError is one too
-        print(f"pbml: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     finally:
         if source is not None:
             source.close()

@@ -71,7 +71,7 @@ def _default_run_dir(config: RunConfig, config_path: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.progress import ProgressBar
-    from pbml_control.runner import RunError, RunInterrupted, stored_config, train
+    from pbml_control.runner import RunInterrupted, stored_config, train
 
     if args.resume is None and args.config is None:
         raise ConfigError("train needs a CONFIG file or --resume RUN_DIR")
@@ -92,10 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None:
         config = load_config(args.config, args.overrides)
     else:
-        try:
-            config = stored_config(args.resume, args.overrides)
-        except RunError as exc:
-            raise ConfigError(str(exc)) from None
+        config = stored_config(args.resume, args.overrides)
     run_dir = args.resume or args.out or _default_run_dir(config, args.config)
     bar = None if args.quiet else ProgressBar(config.generations)
     try:
@@ -116,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    except RunError as exc:
-        raise ConfigError(str(exc)) from None
     finally:
         if bar:
             bar.close()

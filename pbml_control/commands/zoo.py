@@ -56,12 +56,9 @@ def _shown(path: Path) -> str:
 
 def rows() -> list[list[str]]:
     """One row of text per entry, in the order of :func:`pbml_control.zoo.entries`."""
-    from pbml_control.zoo import ZooError, entries
+    from pbml_control.zoo import entries
 
-    try:
-        found = entries()
-    except ZooError as exc:
-        raise ConfigError(str(exc)) from None
+    found = entries()
     table = []
     for e in found:
         try:
