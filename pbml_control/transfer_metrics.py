@@ -12,14 +12,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pbml_control.stats import t975
+from pbml_control.stats import kaplan_meier, summary, wilson_interval
 
 if TYPE_CHECKING:
     from pbml_control.transfer import TransferPlan
 
+TIME = "generations_to_threshold"  # censored: N + 1 stands for "not reached by N"
 FRESH = "fresh"  # the arm of fresh random genomes, the control every transfer can have
 
-__all__ = ["FRESH", "METRICS", "aggregate", "finite_or_none", "mean_ci", "seed_metrics"]
+__all__ = [
+    "FRESH",
+    "METRICS",
+    "aggregate",
+    "finite_or_none",
+    "mean_ci",
+    "reaggregate",
+    "seed_metrics",
+    "time_summary",
+]
 
 # (key, heading) of each per-seed metric, in table order.
 METRICS: tuple[tuple[str, str], ...] = (
@@ -41,17 +51,27 @@ def finite_or_none(value: Any) -> float | None:
 
 
 def mean_ci(values: Sequence[float | None]) -> dict[str, Any]:
-    """Mean and 95% t-interval over seeds; missing values (None/NaN) are left out."""
-    arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    arr = arr[np.isfinite(arr)]
-    n = int(arr.size)
-    if n == 0:
-        return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
-    mean = float(arr.mean())
-    if n < 2:
-        return {"mean": mean, "ci_low": None, "ci_high": None, "n": n}
-    half = t975(n - 1) * float(arr.std(ddof=1)) / math.sqrt(n)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
+    """Mean and 95% t-interval over seeds (``ci_low``/``ci_high``); None/NaN left out."""
+    return summary(values, "ci_low", "ci_high")
+
+
+def time_summary(times: Sequence[int], reached: Sequence[bool]) -> dict[str, Any]:
+    """Generations to threshold over seeds, censored: a seed that never reached the threshold
+    only says "later than the horizon", so no mean is taken. The Kaplan-Meier median (None
+    when fewer than half the seeds reached it) and the share reached, with its Wilson interval.
+    """
+    km = kaplan_meier(times, reached)
+    share = wilson_interval(km["reached"], km["n"])
+    return {
+        "median": km["median"],
+        "reached": km["reached"],
+        "n": km["n"],
+        "reached_share": finite_or_none(share.mean),
+        "reached_ci_low": finite_or_none(share.lo),
+        "reached_ci_high": finite_or_none(share.hi),
+        "km_times": km["times"],
+        "km_not_reached": km["survival"],
+    }
 
 
 def _thresholds(plan: TransferPlan, results: Sequence[dict[str, Any]]) -> dict[int, float]:
@@ -112,14 +132,14 @@ def aggregate(plan: TransferPlan, results: Sequence[dict[str, Any]]) -> dict[str
                 **run,
                 "metrics": seed_metrics(run, thresholds[run["seed"]], plan.k),
             }
-        summary = {
-            key: mean_ci([s["metrics"][key] for s in per_seed.values()]) for key, _ in METRICS
-        }
-        summary["reached_threshold"] = sum(
-            s["metrics"]["reached_threshold"] for s in per_seed.values()
+        metrics = [s["metrics"] for s in per_seed.values()]
+        stats = {key: mean_ci([m[key] for m in metrics]) for key, _ in METRICS if key != TIME}
+        stats[TIME] = time_summary(
+            [m[TIME] for m in metrics], [m["reached_threshold"] for m in metrics]
         )
+        stats["reached_threshold"] = sum(m["reached_threshold"] for m in metrics)
         arms[arm] = {
-            "summary": summary,
+            "summary": stats,
             "curves": {
                 "fitness_mean": _curve_band([r["fitness_mean"] for r in runs]),
                 "fitness_best": _curve_band([r["fitness_best"] for r in runs]),
@@ -133,3 +153,31 @@ def aggregate(plan: TransferPlan, results: Sequence[dict[str, Any]]) -> dict[str
         "budget_members_evaluated": budgets,
         "arms": arms,
     }
+
+
+class SavedPlan:
+    """A plan as ``transfer.json`` describes it: enough to aggregate its saved jobs again
+    (a report rebuilt from the file, or the same runs at another threshold fraction)."""
+
+    def __init__(self, description: dict[str, Any], threshold_fraction: float | None = None):
+        self.description = dict(description)
+        if threshold_fraction is not None:
+            self.description["threshold_fraction"] = threshold_fraction
+        self.seeds = tuple(self.description["seeds"])
+        self.k = self.description["k"]
+        self.threshold = self.description["threshold"]
+        self.threshold_fraction = self.description["threshold_fraction"]
+        self.arms = tuple(self.description["arms"])
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.description)
+
+
+def reaggregate(saved: dict[str, Any], threshold_fraction: float | None = None) -> dict[str, Any]:
+    """:func:`aggregate` again from a saved transfer (its per-seed runs), no evolution."""
+    raw = [
+        {key: value for key, value in run.items() if key != "metrics"}
+        for entry in saved["arms"].values()
+        for run in entry["seeds"].values()
+    ]
+    return aggregate(SavedPlan(saved["plan"], threshold_fraction), raw)  # type: ignore[arg-type]

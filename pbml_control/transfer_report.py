@@ -26,6 +26,9 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 
 def _cell(stat: dict[str, Any]) -> str:
+    if "median" in stat:  # a censored time: Kaplan-Meier median and the seeds that reached it
+        median = "—" if stat["median"] is None else _fmt(stat["median"])
+        return f"median {median} ({stat['reached']}/{stat['n']} reached)"
     if stat["mean"] is None:
         return "—"
     if stat["ci_low"] is None:
@@ -34,17 +37,14 @@ def _cell(stat: dict[str, Any]) -> str:
 
 
 def transfer_table(data: dict[str, Any]) -> str:
-    """A Markdown table: one row per arm, mean [95% CI] over seeds per metric."""
+    """A Markdown table: one row per arm, mean [95% CI] over seeds per metric; generations to
+    threshold as a Kaplan-Meier median (censored: some seeds may never reach it)."""
     plan = data["plan"]
     heads = [h.replace(" k", f" {plan['k']}") for _, h in METRICS]
-    lines = [
-        "| arm | " + " | ".join(heads) + " | reached |",
-        "|---|" + "---|" * (len(heads) + 1),
-    ]
+    lines = ["| arm | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
     for arm, entry in data["arms"].items():
         cells = [_cell(entry["summary"][key]) for key, _ in METRICS]
-        reached = f"{entry['summary']['reached_threshold']}/{len(entry['seeds'])}"
-        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {reached} |")
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -75,7 +75,8 @@ def _markdown(data: dict[str, Any], figures: Sequence[str], json_sha256: str) ->
 
 
 def plot_transfer(data: dict[str, Any], out_dir: Path, prefix: str = "transfer") -> list[Path]:
-    """``<prefix>_fitness.png`` (curves with CI bands) and ``<prefix>_threshold.png`` (bars)."""
+    """``<prefix>_fitness.png`` (curves with CI bands) and ``<prefix>_threshold.png`` (the share
+    of seeds that reached the threshold by each generation, Kaplan-Meier)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,16 +108,18 @@ def plot_transfer(data: dict[str, Any], out_dir: Path, prefix: str = "transfer")
     paths.append(out_dir / f"{prefix}_fitness.png")
     save_figure(fig, paths[-1], dpi=110)
 
-    fig, ax = plt.subplots(figsize=(1.2 * len(arms) + 3, 4))
-    stats = [entry["summary"]["generations_to_threshold"] for entry in arms.values()]
-    mean = np.array([s["mean"] for s in stats], dtype=float)
-    lo = np.array([np.nan if s["ci_low"] is None else s["ci_low"] for s in stats])
-    hi = np.array([np.nan if s["ci_high"] is None else s["ci_high"] for s in stats])
-    err = np.nan_to_num(np.vstack([mean - lo, hi - mean]))
-    ax.bar(range(len(arms)), mean, yerr=err, capsize=4, color=[colors(i) for i in range(len(arms))])
-    ax.axhline(plan["generations"] + 1, color="k", ls=":", lw=1, label="not reached")
-    ax.set_xticks(range(len(arms)), list(arms), rotation=20, ha="right")
-    ax.set(ylabel="generations to threshold", title="generations to threshold (lower is faster)")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (arm, entry) in enumerate(arms.items()):
+        time = entry["summary"]["generations_to_threshold"]
+        steps = [0, *time["km_times"], plan["generations"]]
+        reached = [0.0, *(1.0 - s for s in time["km_not_reached"])]
+        ax.step(steps, [*reached, reached[-1]], where="post", color=colors(i), lw=1.6, label=arm)
+    ax.set(
+        xlabel="generation after transfer",
+        ylabel="share of seeds at the threshold",
+        title="reaching the threshold (Kaplan-Meier; higher and earlier is faster)",
+        ylim=(-0.02, 1.02),
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     paths.append(out_dir / f"{prefix}_threshold.png")
