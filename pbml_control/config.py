@@ -75,13 +75,6 @@ class RunConfig:
         if self.max_env_steps < 0:
             raise ValueError(f"max_env_steps must be >= 0, got {self.max_env_steps}")
 
-    @property
-    def effective_mutation(self) -> MutationConfig:
-        """The fixed-mutation baseline is PBML selection with frozen mutation parameters."""
-        if self.selection.scheme == "fixed_mutation":
-            return dataclasses.replace(self.mutation, frozen=True)
-        return self.mutation
-
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(self))
 

@@ -19,7 +19,14 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["Genome", "ModuleLayout", "Population"]
+__all__ = [
+    "MODULE_QUANTITIES",
+    "Genome",
+    "ModuleLayout",
+    "Population",
+    "module_metrics",
+    "module_series",
+]
 
 
 @dataclass(frozen=True)
@@ -217,3 +224,33 @@ class Population:
                 if name not in ("layout", "fields")
             },
         )
+
+
+# Per-module numbers in a metrics row (metrics.jsonl) are flat keys "<quantity>/<module>", so
+# every JSONL reader sees plain columns; these two functions are the only writer and reader.
+MODULE_QUANTITIES = ("sigma", "log_sigma")
+
+
+def module_metrics(population: Population) -> dict[str, float]:
+    """Population means of each module's sigma and log sigma, as metrics-row keys."""
+    sigma = np.exp(population.log_sigma)
+    row: dict[str, float] = {}
+    for k, name in enumerate(population.layout.names):
+        row[f"sigma/{name}"] = float(np.mean(sigma[:, k]))
+        row[f"log_sigma/{name}"] = float(np.mean(population.log_sigma[:, k]))
+    return row
+
+
+def module_series(rows: list[dict], quantity: str = "sigma") -> dict[str, list[float]]:
+    """``{module: [value per row]}`` of one quantity from metrics rows (modules in the order
+    of the first row's keys; a row that lacks a module gives NaN there)."""
+    if quantity not in MODULE_QUANTITIES:
+        raise ValueError(f"quantity must be one of {MODULE_QUANTITIES}, got {quantity!r}")
+    prefix = f"{quantity}/"
+    modules = [
+        str(k)[len(prefix) :] for k in (rows[0] if rows else {}) if str(k).startswith(prefix)
+    ]
+    return {
+        m: [float(v) if (v := row.get(prefix + m)) is not None else math.nan for row in rows]
+        for m in modules
+    }

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pbml_control.genome import ModuleLayout
+from pbml_control.genome import Genome, ModuleLayout
 
 __all__ = ["MutationConfig", "mutate_meta", "perturb", "reproduce"]
 
@@ -104,19 +104,13 @@ def perturb(
 
 
 def reproduce(
-    params: np.ndarray,
-    log_sigma: np.ndarray,
-    logit_p: np.ndarray,
-    layout: ModuleLayout,
-    config: MutationConfig,
-    rng: np.random.Generator,
-    sigma_scale: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One child of one parent: (params, log_sigma, logit_p), in the configured order."""
-    child_log_sigma, child_logit_p = mutate_meta(log_sigma, logit_p, config, rng)
+    parent: Genome, config: MutationConfig, rng: np.random.Generator, sigma_scale: float = 1.0
+) -> Genome:
+    """One child of one parent, in the configured order."""
+    child_log_sigma, child_logit_p = mutate_meta(parent.log_sigma, parent.logit_p, config, rng)
     if config.order == "decoupled":
-        used_sigma, used_p = log_sigma, logit_p
+        used_sigma, used_p = parent.log_sigma, parent.logit_p
     else:
         used_sigma, used_p = child_log_sigma, child_logit_p
-    child = perturb(params, layout, used_sigma, used_p, config, rng, sigma_scale)
-    return child, child_log_sigma, child_logit_p
+    params = perturb(parent.params, parent.layout, used_sigma, used_p, config, rng, sigma_scale)
+    return Genome(parent.layout, params, child_log_sigma, child_logit_p)

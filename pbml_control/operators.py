@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pbml_control.genome import ModuleLayout
+from pbml_control.genome import Genome
 
 __all__ = [
     "OperatorsConfig",
@@ -84,19 +84,18 @@ def fatal_pass(
     return dead[protected | lucky]
 
 
-def crossover(
-    first: tuple[np.ndarray, np.ndarray, np.ndarray],
-    second: tuple[np.ndarray, np.ndarray, np.ndarray],
-    layout: ModuleLayout,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-module uniform crossover of (params, log_sigma, logit_p) of two parents."""
+def crossover(first: Genome, second: Genome, rng: np.random.Generator) -> Genome:
+    """Per-module uniform crossover of two parents: each module's parameters and mutation
+    parameters come together from one of them."""
+    layout = first.layout
     take_second = rng.random(layout.num_modules) < 0.5
     columns = take_second[layout.module_index]
-    params = np.where(columns, second[0], first[0])
-    log_sigma = np.where(take_second, second[1], first[1])
-    logit_p = np.where(take_second, second[2], first[2])
-    return params, log_sigma, logit_p
+    return Genome(
+        layout,
+        np.where(columns, second.params, first.params),
+        np.where(take_second, second.log_sigma, first.log_sigma),
+        np.where(take_second, second.logit_p, first.logit_p),
+    )
 
 
 def low_rank_sigma_scale(parent_rank: np.ndarray, population: int, boost: float) -> np.ndarray:

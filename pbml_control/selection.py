@@ -15,7 +15,8 @@ With q_i = i / (N - 1) the normalised rank (0 best, 1 worst):
   probability proportional to (1 - i / N) ** alpha: alpha = 0 is uniform, larger is greedier.
   Weak genomes survive several generations and still reproduce, which is what lets a lineage
   with a better mutation function show its worth (the paper's key intuition).
-- ``fixed_mutation``: ``pbml`` selection; the loop freezes the mutation parameters.
+- ``fixed_mutation``: ``pbml`` selection; the strategy freezes the mutation parameters
+  (``StrategyConfig.effective_mutation``).
 - ``greedy``: (1 + lambda) with lambda = N - 1: the best survives, all children are its.
 - ``truncation``: top-k elitism, k = max(1, round(truncation_fraction * N)); children of
   parents drawn uniformly from the top k fill the other N - k places.

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pbml_control.genome import ModuleLayout
+from pbml_control.genome import Genome, ModuleLayout
 from pbml_control.mutation import MutationConfig, mutate_meta, perturb, reproduce
 
 LAYOUT = ModuleLayout(("a", "b"), ((3,), (2, 2)))
@@ -61,9 +61,9 @@ def test_decoupled_child_is_perturbed_with_parent_sigma():
     """Paper's order: the child's own new sigma does not act on the child itself."""
     cfg = MutationConfig(order="decoupled", tau=1.0)
     parent_ls = np.log([0.5, 0.5])
-    child, child_ls, _ = reproduce(
-        np.zeros(LAYOUT.num_params), parent_ls, np.zeros(2), LAYOUT, cfg, np.random.default_rng(5)
-    )
+    parent = Genome(LAYOUT, np.zeros(LAYOUT.num_params), parent_ls, np.zeros(2))
+    born = reproduce(parent, cfg, np.random.default_rng(5))
+    child, child_ls = born.params, born.log_sigma
     # Replay the same stream: meta noise first, then the perturbation with the parent's sigma.
     rng = np.random.default_rng(5)
     rng.standard_normal(2), rng.standard_normal(2)
@@ -75,14 +75,9 @@ def test_decoupled_child_is_perturbed_with_parent_sigma():
 def test_coupled_child_is_perturbed_with_its_own_sigma():
     """Schwefel's order: the freshly mutated sigma is used at once."""
     cfg = MutationConfig(order="coupled", tau=1.0)
-    child, child_ls, _ = reproduce(
-        np.zeros(LAYOUT.num_params),
-        np.zeros(2),
-        np.zeros(2),
-        LAYOUT,
-        cfg,
-        np.random.default_rng(6),
-    )
+    parent = Genome(LAYOUT, np.zeros(LAYOUT.num_params), np.zeros(2), np.zeros(2))
+    born = reproduce(parent, cfg, np.random.default_rng(6))
+    child, child_ls = born.params, born.log_sigma
     rng = np.random.default_rng(6)
     rng.standard_normal(2), rng.standard_normal(2)
     noise = rng.standard_normal(LAYOUT.num_params)

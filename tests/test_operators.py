@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pbml_control.config import RunConfig
-from pbml_control.genome import ModuleLayout
+from pbml_control.genome import Genome, ModuleLayout
 from pbml_control.loop import evolve, initial_state
 from pbml_control.operators import (
     OperatorsConfig,
@@ -40,11 +40,12 @@ def test_fatal_pass_rescues_protected_and_lucky_members():
 
 def test_crossover_takes_whole_modules_with_their_sigma():
     """Each module and its mutation parameters come together from one parent."""
-    a = (np.zeros(6), np.zeros(3), np.zeros(3))
-    b = (np.ones(6), np.ones(3), np.ones(3))
+    a = Genome(LAYOUT, np.zeros(6), np.zeros(3), np.zeros(3))
+    b = Genome(LAYOUT, np.ones(6), np.ones(3), np.ones(3))
     seen = set()
     for seed in range(50):
-        params, log_sigma, logit_p = crossover(a, b, LAYOUT, np.random.default_rng(seed))
+        child = crossover(a, b, np.random.default_rng(seed))
+        params, log_sigma, logit_p = child.params, child.log_sigma, child.logit_p
         for k, name in enumerate(LAYOUT.names):
             block = params[LAYOUT.slice(name)]
             assert np.all(block == block[0]) and block[0] == log_sigma[k] == logit_p[k]
