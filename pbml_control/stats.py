@@ -191,19 +191,10 @@ def _normal_two_sided(z: float) -> float:
     return math.erfc(abs(z) / math.sqrt(2.0))
 
 
-def logrank_test(
-    times_a: Sequence[float],
-    reached_a: Sequence[bool],
-    times_b: Sequence[float],
-    reached_b: Sequence[bool],
-) -> dict[str, Any]:
-    """Log-rank test of two independent arms' censored times; ``z`` < 0: ``a`` reaches sooner.
-
-    Returns the observed and expected events of ``a``, ``z`` and the two-sided p-value
-    (normal approximation of the chi-square statistic with one degree of freedom).
-    """
-    ta, tb = np.asarray(times_a, float), np.asarray(times_b, float)
-    ra, rb = np.asarray(reached_a, bool), np.asarray(reached_b, bool)
+def _logrank_terms(
+    ta: np.ndarray, ra: np.ndarray, tb: np.ndarray, rb: np.ndarray
+) -> tuple[float, float, float]:
+    """Observed and expected events of ``a``, and the variance, over the event times."""
     observed = expected = variance = 0.0
     for s in sorted({float(x) for x in np.concatenate([ta[ra], tb[rb]])}):
         na, nb = float(np.sum(ta >= s)), float(np.sum(tb >= s))
@@ -213,6 +204,34 @@ def logrank_test(
         expected += d * na / n
         if n > 1:
             variance += d * (na / n) * (nb / n) * (n - d) / (n - 1)
+    return observed, expected, variance
+
+
+def logrank_test(
+    times_a: Sequence[float],
+    reached_a: Sequence[bool],
+    times_b: Sequence[float],
+    reached_b: Sequence[bool],
+    strata_a: Sequence[Any] | None = None,
+    strata_b: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Log-rank test of two arms' censored times; ``z`` < 0: ``a`` reaches sooner.
+
+    With ``strata_a``/``strata_b`` (e.g. the seed of every time) the test is stratified: each
+    stratum is compared within itself and the terms are summed, so arms are paired by seed.
+    Returns the observed and expected events of ``a``, ``z`` and the two-sided p-value (normal
+    approximation of the chi-square statistic with one degree of freedom).
+    """
+    ta, tb = np.asarray(times_a, float), np.asarray(times_b, float)
+    ra, rb = np.asarray(reached_a, bool), np.asarray(reached_b, bool)
+    sa = np.zeros(ta.size) if strata_a is None else np.asarray(strata_a)
+    sb = np.zeros(tb.size) if strata_b is None else np.asarray(strata_b)
+    observed = expected = variance = 0.0
+    for stratum in sorted(set(sa.tolist()) | set(sb.tolist())):
+        o, e, v = _logrank_terms(
+            ta[sa == stratum], ra[sa == stratum], tb[sb == stratum], rb[sb == stratum]
+        )
+        observed, expected, variance = observed + o, expected + e, variance + v
     if variance <= 0:
         return {"observed": observed, "expected": expected, "z": None, "p": None}
     z = (expected - observed) / math.sqrt(variance)

@@ -94,3 +94,15 @@ def test_format_ci_reads_both_dict_shapes():
     assert format_ci({"mean": 2.0, "ci_low": None, "ci_high": None}) == "2"
     assert format_ci({"mean": None, "lo": None, "hi": None}) == "—"
     assert format_ci(mean_ci([1e-13, -1e-13, 0.0]), zero_below=1e-12) == "0 [0, 0]"
+
+
+def test_stratified_logrank_compares_within_each_stratum():
+    """Two strata whose times differ in level: pooled, the arms look alike; within, a is first."""
+    times_a, times_b = [1, 2, 11, 12], [2, 3, 12, 13]
+    reached = [True] * 4
+    strata = [0, 0, 1, 1]
+    pooled = logrank_test(times_a, reached, times_b, reached)
+    paired = logrank_test(times_a, reached, times_b, reached, strata, strata)
+    assert paired["z"] < pooled["z"] < 0 and paired["p"] < pooled["p"]
+    one = logrank_test([1, 2], [True, True], [2, 3], [True, True])
+    assert paired["observed"] == 2 * one["observed"] and paired["expected"] == 2 * one["expected"]
