@@ -92,21 +92,8 @@ def rollout_batch(
     steps = spec.max_episode_steps if max_steps is None else int(max_steps)
     goals = np.ascontiguousarray(goal_rows(goal, n, spec.goal_dim))
 
-    post = [name for name in spec.fields if name in POST_CONSTRAINT_FIELDS]
-    batch = mjbatch.Batch(model, nsim=n, nthread=nthread, persistent=bool(post))
-    bound = {name: batch.bind(name) for name in spec.fields if name not in post}
-    post_data = mujoco.MjData(model) if post else None
-    computed = {}
-    if post_data is not None:
-        computed = {name: np.zeros((n, *getattr(post_data, name).shape)) for name in post}
-    qpos, qvel, ctrl = bound["qpos"], bound["qvel"], batch.bind("ctrl")
-    bound.update(computed)
-    batch.reset(stage=mujoco.mjtStage.mjSTAGE_NONE.value)
-    for i, seed in enumerate(seeds):
-        qpos[i], qvel[i] = spec.reset_state(model, episode_rng(seed), goal=goals[i])
-    batch.forward()  # as set_state's mj_forward: derived fields for the first observation
-
-    obs = spec.observe(qpos.copy(), qvel.copy(), _copy(bound), goals)
+    sims = SimBatch(spec, model, n, nthread=nthread)
+    obs = sims.reset(seeds, goals)
     returns = np.zeros(n)
     lengths = np.zeros(n, dtype=np.int64)
     unstable = np.zeros(n, dtype=bool)
@@ -128,29 +115,7 @@ def rollout_batch(
         ids = np.flatnonzero(active)
         step_reward = np.full(n, np.nan) if trace is not None else None
         if ids.size:
-            # All running (the common case): slices and views instead of fancy-index copies.
-            everyone = ids.size == n
-            sel: slice | np.ndarray = slice(None) if everyone else ids
-            before = {
-                name: arr[sel].copy() if everyone else arr[sel] for name, arr in bound.items()
-            }
-            ctrl[sel] = action[sel]
-            failed = np.zeros(n, dtype=bool)
-            try:
-                batch.step(None if everyone else ids, nstep=spec.frame_skip)
-            except mjbatch.SimulationError as err:
-                failed[np.asarray(err.ids, dtype=np.int64)] = True
-            if post_data is not None:
-                _post_constraint(batch, model, post_data, ids[~failed[ids]], computed)
-            after = {name: arr[sel] for name, arr in bound.items()}  # read before the next step
-            new_obs = spec.observe(after["qpos"], after["qvel"], after, goals[sel])
-            reward, terms = spec.reward(before, after, action[sel], goals[sel])
-            term = spec.terminated(after["qpos"], after["qvel"], after)
-            warned = batch.warning[sel, :, 1].sum(axis=1) > 0
-            huge = (np.abs(after["qpos"]) > UNSTABLE_STATE_LIMIT).any(axis=1) | (
-                np.abs(after["qvel"]) > UNSTABLE_STATE_LIMIT
-            ).any(axis=1)
-            broken = failed[ids] | warned | huge | ~_finite_rows(new_obs) | ~np.isfinite(reward)
+            new_obs, reward, terms, term, broken = sims.step(ids, action, goals)
             ok = ids[~broken]
             returns[ok] += reward[~broken]
             obs[ok] = new_obs[~broken]
@@ -179,6 +144,107 @@ def rollout_batch(
             trace[key] = np.stack(items) if items else np.zeros((0, n))
         trace["terms"] = {k: np.stack(v) for k, v in trace["terms"].items()}
     return returns, lengths, unstable
+
+
+StepResult = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]
+
+
+class SimBatch:
+    """N simulations of one task on a `mujoco.batch.Batch`, each stepped as the env steps.
+
+    The env step that evaluation (`rollout_batch`) and rendering (`pbml render`) share: reset
+    as `env.reset(seed=s)`, one env step of the simulations still running, and observations
+    under a changed goal. With `persistent=True` (or a spec that reads contact forces) the Batch
+    keeps one MjData per simulation, so `batch.get_data(i)` is the whole MjData a renderer
+    draws, derived fields included.
+    """
+
+    def __init__(
+        self,
+        spec: TaskSpec,
+        model: mujoco.MjModel,
+        n: int,
+        nthread: int = 1,
+        persistent: bool = False,
+    ) -> None:
+        self.spec, self.model, self.n = spec, model, n
+        post = [name for name in spec.fields if name in POST_CONSTRAINT_FIELDS]
+        batch = mjbatch.Batch(model, nsim=n, nthread=nthread, persistent=bool(post) or persistent)
+        bound = {name: batch.bind(name) for name in spec.fields if name not in post}
+        self.post_data = mujoco.MjData(model) if post else None
+        self.computed: dict[str, np.ndarray] = {}
+        if self.post_data is not None:
+            self.computed = {
+                name: np.zeros((n, *getattr(self.post_data, name).shape)) for name in post
+            }
+        self.qpos, self.qvel, self.ctrl = bound["qpos"], bound["qvel"], batch.bind("ctrl")
+        bound.update(self.computed)
+        self.batch, self.bound = batch, bound
+
+    def reset(
+        self, seeds: np.ndarray, goals: np.ndarray, ids: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Start episodes where `env.reset(seed=s)` starts them; the first observations.
+
+        `ids` None resets every simulation (`seeds` and `goals` one per simulation); else only
+        those, with one seed and one goal row each.
+        """
+        none = mujoco.mjtStage.mjSTAGE_NONE.value
+        if ids is None:
+            self.batch.reset(stage=none)
+            for i, seed in enumerate(seeds):
+                self.qpos[i], self.qvel[i] = self.spec.reset_state(
+                    self.model, episode_rng(seed), goal=goals[i]
+                )
+            self.batch.forward()  # as set_state's mj_forward: derived fields for the first obs
+            return self.spec.observe(self.qpos.copy(), self.qvel.copy(), _copy(self.bound), goals)
+        ids = np.asarray(ids, dtype=np.int64)
+        self.batch.reset(ids, stage=none)
+        for i, seed, goal in zip(ids.tolist(), seeds, goals, strict=True):
+            self.qpos[i], self.qvel[i] = self.spec.reset_state(
+                self.model, episode_rng(seed), goal=goal
+            )
+            for arr in self.computed.values():
+                arr[i] = 0.0  # as mj_resetData leaves them
+        self.batch.forward(ids)
+        return self.observe(ids, goals)
+
+    def observe(self, ids: np.ndarray, goals: np.ndarray) -> np.ndarray:
+        """Observations of simulations `ids` now, under `goals` (one row each)."""
+        fields = {name: arr[ids] for name, arr in self.bound.items()}
+        return self.spec.observe(fields["qpos"], fields["qvel"], fields, goals)
+
+    def step(self, ids: np.ndarray, action: np.ndarray, goals: np.ndarray) -> StepResult:
+        """One env step of simulations `ids` with `action` (N, act_dim) and `goals` (N, ...).
+
+        Returns, for `ids` in order: new observations, rewards, reward terms, terminated, and
+        broken (a failed or warned step, a runaway state, a non-finite observation or reward).
+        """
+        spec, bound, n = self.spec, self.bound, self.n
+        # All running (the common case): slices and views instead of fancy-index copies.
+        everyone = ids.size == n
+        sel: slice | np.ndarray = slice(None) if everyone else ids
+        before = {name: arr[sel].copy() if everyone else arr[sel] for name, arr in bound.items()}
+        self.ctrl[sel] = action[sel]
+        failed = np.zeros(n, dtype=bool)
+        try:
+            self.batch.step(None if everyone else ids, nstep=spec.frame_skip)
+        except mjbatch.SimulationError as err:
+            failed[np.asarray(err.ids, dtype=np.int64)] = True
+        if self.post_data is not None:
+            _post_constraint(
+                self.batch, self.model, self.post_data, ids[~failed[ids]], self.computed
+            )
+        after = {name: arr[sel] for name, arr in bound.items()}  # read before the next step
+        new_obs = spec.observe(after["qpos"], after["qvel"], after, goals[sel])
+        reward, terms = spec.reward(before, after, action[sel], goals[sel])
+        term = spec.terminated(after["qpos"], after["qvel"], after)
+        warned = self.batch.warning[sel, :, 1].sum(axis=1) > 0
+        huge = (np.abs(after["qpos"]) > UNSTABLE_STATE_LIMIT).any(axis=1) | (
+            np.abs(after["qvel"]) > UNSTABLE_STATE_LIMIT
+        ).any(axis=1)
+        broken = failed[ids] | warned | huge | ~_finite_rows(new_obs) | ~np.isfinite(reward)
+        return new_obs, reward, terms, term, broken
 
 
 def policy_output(

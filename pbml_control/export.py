@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pbml_control.config import RunConfig
 from pbml_control.members import GenomeSource, Member, RunSource, Source
 from pbml_control.schedules import GoalSchedule
 
@@ -20,10 +19,9 @@ __all__ = ["run_goal", "save_member"]
 
 def run_goal(source: RunSource) -> np.ndarray:
     """The goal the run was on at its checkpoint's generation."""
-    ckpt, problem = source.checkpoint, source.problem
-    config = RunConfig.from_dict(ckpt.config)
-    schedule = GoalSchedule(config.schedule, problem.sample_goal, config.seed)
-    return schedule.goal(max(ckpt.generation - 1, 0))
+    config = source.config
+    schedule = GoalSchedule(config.schedule, source.evaluator.sample_goal, config.seed)
+    return schedule.goal(max(source.checkpoint.generation - 1, 0))
 
 
 def save_member(source: Source, member: Member, goals: list[np.ndarray], out: str | Path) -> Path:
@@ -35,16 +33,16 @@ def save_member(source: Source, member: Member, goals: list[np.ndarray], out: st
         return save_genome(
             out, g.spec, g.params, g.log_sigma, g.logit_p, g.normalizer_state, g.metadata
         )
-    pop, problem = source.checkpoint.population, source.problem
+    pop = source.checkpoint.population
     return save_genome(
         out,
-        problem.policy_spec,
+        source.policy_spec,
         pop.params[member.index],
         pop.log_sigma[member.index],
         pop.logit_p[member.index],
         normalizer_state=source.normalizer_state,
         metadata={
-            "task": problem.config.task,
+            "task": source.task_name,
             "member_id": member.id,
             "chosen_as": member.label,
             "generation": source.checkpoint.generation,

@@ -1,12 +1,12 @@
 """Videos of genomes from a checkpoint: headless MuJoCo rendering, goal switches, grids, overlays.
 
-Rendering reads a checkpoint and reuses the run's own code, never a copy of it: the problem is
-built from the checkpoint's config (``make_problem``), members are ranked by the problem's own
-evaluator, the policy is :class:`~pbml_control.policies.PopulationPolicy` with the checkpoint's
-observation-normaliser state, and the robot moves by the Gymnasium env's own ``step`` (whose
-reward is the task spec's). Only the camera and the text overlay are new here; media.py
-encodes the files.
-A genome file or zoo entry is a source with one member (``members.GenomeSource``) and plays
+Rendering reads a run through the run loader (``run_loader.load_source``) and reuses the run's
+own code, never a copy of it: members are ranked by the run's own evaluator, the policy is
+:class:`~pbml_control.policies.PopulationPolicy` with the checkpoint's observation-normaliser
+state, and the robot moves by the env step evaluation uses (``envs.batch_rollout.SimBatch``),
+so a rendered episode earns the return the evaluator gives it. Only the camera, the text
+overlay and the restart of an ended episode are new here; media.py encodes the files.
+A genome file or zoo entry is a source with one member (``run_loader.GenomeSource``) and plays
 through the same rollout.
 
 OpenGL: MuJoCo picks its headless backend from ``MUJOCO_GL`` when ``mujoco`` is first
@@ -244,69 +244,83 @@ def tile(frames: Sequence[np.ndarray], cols: int | None = None) -> np.ndarray:
     return out
 
 
-class _Rollout:
-    """One tile's env and policy; steps the env's own ``step`` and keeps the return."""
+class _Clip:
+    """A clip's tiles, stepped together through the evaluator's env step (``SimBatch``).
 
-    def __init__(self, source: RenderSource, panel: Panel, width: int, height: int, seed: int):
-        import gymnasium
+    Each tile is one simulation of a persistent batch (so ``get_data`` gives the whole MjData a
+    renderer draws) whose policy row is its member's. A tile's goal follows its panel; an
+    episode that ends (a fallen Hopper, or numerical instability) starts over with the next
+    seed, and the counter shows it.
+    """
 
-        from pbml_control.envs import is_fast_path, parse_task_name, task_id
+    def __init__(self, source: RenderSource, panels: Sequence[Panel], size: tuple, seed: int):
+        import mujoco
+
+        from pbml_control.envs.batch_rollout import SimBatch
+        from pbml_control.envs.task_spec import TaskSpec
         from pbml_control.policies import PopulationPolicy
 
-        config = source.problem.config
-        if not is_fast_path(config.task):
+        config = source.evaluator.config
+        if not isinstance(source.task, TaskSpec):
             raise RenderError(
                 f"pbml render draws fast-path MuJoCo tasks only; {config.task} runs on the "
                 "generic Gymnasium path (see docs/tasks.md)"
             )
-        self.panel = panel
-        self.env = gymnasium.make(
-            task_id(*parse_task_name(config.task)),
-            goal=panel.goal_at(0),
-            width=width,
-            height=height,
-            **config.spec_overrides,
-        ).unwrapped
-        self.task = self.env.task
+        self.panels, self.task, n = list(panels), source.task, len(panels)
+        self.model = self.task.build_model()
+        self.model.vis.global_.offwidth = max(self.model.vis.global_.offwidth, size[0])
+        self.model.vis.global_.offheight = max(self.model.vis.global_.offheight, size[1])
+        self.data = mujoco.MjData(self.model)
         self.policy = PopulationPolicy(
             source.policy_spec,
-            source.params(panel.member),
+            np.stack([source.params(p.member) for p in self.panels]),
             normalizer=source.normalizer_state,
+            member_index=np.arange(n),
             dtype=np.dtype(config.policy_dtype),
         )
+        self.sims = SimBatch(self.task, self.model, n, persistent=True)
+        self.goals = np.stack([np.asarray(p.goal_at(0), dtype=np.float64) for p in self.panels])
         self.seed = seed
-        self.episode = 0
-        self.obs, _ = self.env.reset(seed=seed)
-        self.episode_return = 0.0
-        self.info: dict[str, Any] = {}
+        self.episode = np.zeros(n, dtype=np.int64)
+        self.returns = np.zeros(n)
+        self.terms: list[dict[str, float]] = [{} for _ in range(n)]
+        self.obs = self.sims.reset(np.full(n, seed), self.goals)
 
     def step(self, t: int) -> None:
-        goal = self.panel.goal_at(t)
-        if not np.array_equal(goal, self.env.goal):
-            self.env.set_goal(goal)
-            self.obs = self.env._get_obs()  # the policy sees the new goal at once
-        action = self.policy.act(self.obs[None])[0]
-        self.obs, reward, terminated, _, self.info = self.env.step(action)
-        self.episode_return += float(reward)
-        if terminated:  # a fallen Hopper/Walker/Ant starts over; the counter shows it
-            self.episode += 1
-            self.obs, _ = self.env.reset(seed=self.seed + self.episode)
-            self.episode_return = 0.0
+        """Env step ``t`` of every tile, under the goals its panel shows at ``t``."""
+        for i, panel in enumerate(self.panels):
+            goal = panel.goal_at(t)
+            if not np.array_equal(goal, self.goals[i]):
+                self.goals[i] = goal  # the policy sees the new goal at once
+                self.obs[i] = self.sims.observe(np.array([i]), self.goals[i : i + 1])[0]
+        ids = np.arange(len(self.panels))
+        action = np.asarray(self.policy.act(self.obs), dtype=np.float64)
+        obs, reward, terms, term, broken = self.sims.step(ids, action, self.goals)
+        self.obs = obs.copy()
+        self.returns += reward
+        for i in ids:
+            self.terms[i] = {k: float(np.asarray(v)[i]) for k, v in terms.items()}
+        for i in np.flatnonzero(term | broken):
+            self.episode[i] += 1
+            seed = np.array([self.seed + self.episode[i]])
+            self.obs[i] = self.sims.reset(seed, self.goals[i : i + 1], np.array([i]))[0]
+            self.returns[i] = 0.0
 
-    def lines(self, task: str, t: int, steps: int) -> list[str]:
-        member = self.panel.member
+    def tile_data(self, i: int) -> Any:
+        """Tile ``i``'s whole MjData, for the renderer."""
+        return self.sims.batch.get_data(i, self.data)
+
+    def lines(self, i: int, task: str, t: int, steps: int) -> list[str]:
+        member = self.panels[i].member
         head = f"{task}  member {member.id} ({member.label})"
-        goal = f"goal {_format_goal(self.env.goal)}   " if self.env.goal.size else ""
+        goal = f"goal {_format_goal(self.goals[i])}   " if self.goals[i].size else ""
         goal += f"step {t}/{steps}"
-        tail = f"return {self.episode_return:.1f}"
-        if "x_velocity" in self.info:
-            tail += f"   vel {float(self.info['x_velocity']):+.2f}"
-        if self.episode:
-            tail += f"   episode {self.episode + 1}"
+        tail = f"return {self.returns[i]:.1f}"
+        if "x_velocity" in self.terms[i]:
+            tail += f"   vel {self.terms[i]['x_velocity']:+.2f}"
+        if self.episode[i]:
+            tail += f"   episode {self.episode[i] + 1}"
         return [head, goal, tail]
-
-    def close(self) -> None:
-        self.env.close()
 
 
 def _open_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Renderer:
@@ -344,20 +358,17 @@ def render_frames(
     task = source.task_name
     font = _font(height)
     for panels in clips:
-        rollouts = [_Rollout(source, p, width, height, seed) for p in panels]
-        renderer = _open_renderer(rollouts[0].env.model, width, height)
-        camera = make_camera(rollouts[0].env.model, rollouts[0].task.name)
+        clip = _Clip(source, panels, (width, height), seed)
+        renderer = _open_renderer(clip.model, width, height)
+        camera = make_camera(clip.model, clip.task.name)
         try:
             for t in range(steps + 1):
                 if t:
-                    for rollout in rollouts:
-                        rollout.step(t - 1)
+                    clip.step(t - 1)
                 tiles = []
-                for rollout in rollouts:
-                    renderer.update_scene(rollout.env.data, camera)
-                    tiles.append(overlay(renderer.render(), rollout.lines(task, t, steps), font))
+                for i in range(len(panels)):
+                    renderer.update_scene(clip.tile_data(i), camera)
+                    tiles.append(overlay(renderer.render(), clip.lines(i, task, t, steps), font))
                 yield tile(tiles)
         finally:
             renderer.close()
-            for rollout in rollouts:
-                rollout.close()

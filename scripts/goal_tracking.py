@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         best, _, _ = choose_champion(source, [np.array([g]) for g in goals], 10, 3)
         genome = member_genome(source, best)
         seed = int(source.checkpoint.config["seed"]) + EVAL_SEED_OFFSET
-        env_steps = int(source.problem.state_dict()["env_steps_total"])
+        env_steps = source.state.env_steps_total
     finally:
         source.close()
     rows = goal_tracking(genome, task, [np.array([g]) for g in goals], args.episodes,

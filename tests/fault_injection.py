@@ -15,14 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.mujoco_problem import MujocoProblemConfig, _Rollouts
+from pbml_control.evaluator import Rollouts
+from pbml_control.mujoco_config import MujocoProblemConfig
 
 
 class KillOnceRollouts:
     """MuJoCo rollouts whose process dies (SIGKILL) the first time it gets the first chunk."""
 
     def __init__(self, config: MujocoProblemConfig, marker: str) -> None:
-        self.inner = _Rollouts(config)
+        self.inner = Rollouts(config)
         self.marker = Path(marker)
 
     def run(self, params: np.ndarray, member_index: np.ndarray, *rest: Any) -> Any:

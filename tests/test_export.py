@@ -70,20 +70,20 @@ def test_exported_module_reproduces_actions_and_return(run_dir, tmp_path):
         if terminated or truncated:
             break
 
-    problem = load_source(run_dir).problem
+    source = load_source(run_dir)
     try:
         from pbml_control.envs.batch_rollout import rollout_batch
 
         returns, _, _ = rollout_batch(
-            problem.task,
-            problem._local.model,
+            source.task,
+            source.evaluator.model,
             np.array([1.0]),
             np.array([123]),
             numpy_policy.act,
             max_steps=STEPS,
         )
     finally:
-        problem.close()
+        source.close()
     assert total == pytest.approx(returns[0], abs=1e-6)
 
 

@@ -12,8 +12,8 @@ from gymnasium import spaces
 
 import pbml_control.envs as pe
 from pbml_control.cli import main
-from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
-from pbml_control.policies import ObsStats, PopulationPolicy
+from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig, ProblemState
+from pbml_control.policies import ObsNormalizer, ObsStats, PopulationPolicy
 from pbml_control.rng import episode_seeds
 
 STEPS = 120
@@ -51,10 +51,14 @@ def test_generic_returns_equal_a_plain_gymnasium_loop(env_id: str) -> None:
         params = np.stack([problem.initial_params(rng) for _ in range(3)])
         params[:, -problem.task.act_dim * 9 :] *= 300.0  # a head that acts, not near-zero
         # a normaliser that is not the identity, as after a generation
-        problem.normalizer.update([_obs_stats(problem.task.obs_dim, rng)])
-        norm = problem.normalizer.state_dict()
-        fitness = problem.evaluate(params, np.zeros(0), seed=4, generation=2).fitness
-        policy = PopulationPolicy(problem.policy_spec, params, normalizer=norm)
+        running = ObsNormalizer(problem.task.obs_dim)
+        running.update([_obs_stats(problem.task.obs_dim, rng)])
+        norm = running.state_dict()
+        evaluation, _ = problem.evaluate_state(
+            params, np.zeros(0), 4, 2, ProblemState(norm, env_steps_total=0)
+        )
+        fitness = evaluation.fitness
+        policy = PopulationPolicy(problem.evaluator.policy_spec, params, normalizer=norm)
         for m in range(len(params)):
             expected = [plain_loop(env_id, policy, m, s, STEPS) for s in episode_seeds(4, 2, 2)]
             assert fitness[m] == np.mean(expected)

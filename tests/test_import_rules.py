@@ -29,9 +29,11 @@ PACKAGES = {
 
 # pbml_control/ files that are the MuJoCo-facing layer, each with the reason it meets MuJoCo.
 MUJOCO_LAYER = {
-    "pbml_control/mujoco_problem.py": "the MuJoCo problem: where tasks (envs) meet policies",
+    "pbml_control/mujoco_problem.py": "the MuJoCo problem: the evaluator plus the run's state",
+    "pbml_control/evaluator.py": "the evaluator: where tasks (envs) meet policies",
+    "pbml_control/run_loader.py": "loads a run's or a genome's evaluator, task and policy spec",
     "pbml_control/render.py": "renders members with MuJoCo, Gymnasium, envs and policies",
-    "pbml_control/members.py": "loads a run's MujocoProblem for render and export",
+    "pbml_control/members.py": "ranks a run's members with its evaluator (run_loader)",
     "pbml_control/export.py": "writes a member as a policies genome file",
     "pbml_control/commands/evaluate.py": "`pbml evaluate`: a genome file on a MuJoCo task",
     "pbml_control/commands/export.py": "`pbml export`: safetensors and torch files",

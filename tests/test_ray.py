@@ -106,7 +106,7 @@ def test_killed_ray_actor_is_restarted_and_results_are_unchanged(tmp_path):
         clean.close()
     marker = tmp_path / "killed"
     problem = MujocoProblem(dataclasses.replace(config, backend="ray"))
-    problem._backend = RayBackend(KillOnceRollouts, (config, str(marker)), workers=2)
+    problem.evaluator._backend = RayBackend(KillOnceRollouts, (config, str(marker)), workers=2)
     try:
         got = generations(problem)
     finally:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from fault_injection import KillOnceRollouts, tree_hash
 
-from pbml_control import mujoco_problem
+from pbml_control import evaluator
 from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
 from pbml_control.cli import main
 from pbml_control.config import load_config
@@ -58,7 +58,7 @@ def test_killed_worker_is_retried_and_results_are_unchanged(tmp_path):
     marker = tmp_path / "killed"
     problem = MujocoProblem(TINY_MUJOCO)
     backend = ProcessBackend(KillOnceRollouts, (TINY_MUJOCO, str(marker)), workers=2)
-    problem._backend = backend
+    problem.evaluator._backend = backend
     try:
         got = evaluate_generations(problem)
     finally:
@@ -114,7 +114,7 @@ def test_signal_saves_checkpoint_and_resumed_run_equals_uninterrupted(
 
 
 # --- 4. unstable physics, NaN actions -------------------------------------------------------
-class _ExplodingRollouts(mujoco_problem._Rollouts):
+class _ExplodingRollouts(evaluator.Rollouts):
     """Absurd actuator gears: every episode's state blows up within a few steps."""
 
     def __init__(self, config: MujocoProblemConfig) -> None:
@@ -129,7 +129,7 @@ def _nan_actions(task, model, goal, seeds, act, **kwargs):
     return _real_rollout(task, model, goal, seeds, broken, **kwargs)
 
 
-_real_rollout = mujoco_problem.rollout
+_real_rollout = evaluator.rollout
 
 
 @pytest.mark.parametrize("fault", ["exploding_physics", "nan_actions"])
@@ -138,9 +138,9 @@ def test_unstable_episodes_end_with_low_finite_fitness_counted_in_metrics(
 ):
     """Through a whole `train`: fitness stays finite and low, and each row counts the episodes."""
     if fault == "exploding_physics":
-        monkeypatch.setattr(mujoco_problem, "_Rollouts", _ExplodingRollouts)
+        monkeypatch.setattr(evaluator, "Rollouts", _ExplodingRollouts)
     else:
-        monkeypatch.setattr(mujoco_problem, "rollout", _nan_actions)
+        monkeypatch.setattr(evaluator, "rollout", _nan_actions)
     out = tmp_path / "run"
     assert main(["train", SQUARE.replace("square", "halfcheetah_velocity"), "--out", str(out),
                  "--quiet", *tiny_mujoco_run(workers=1)]) == 0  # fmt: skip

@@ -71,7 +71,7 @@ def tiny_zoo(tmp_path_factory) -> Path:
         params = problem.initial_params(np.random.default_rng(0))[None].repeat(2, axis=0)
         params[1] += 0.3
         problem.evaluate(params, np.zeros(0), seed=0, generation=0)  # fills the normaliser
-        spec, norm = problem.policy_spec, problem.normalizer.state_dict()
+        spec, norm = problem.evaluator.policy_spec, problem.problem_state.normalizer
     finally:
         problem.close()
     root = tmp_path_factory.mktemp("zoo")

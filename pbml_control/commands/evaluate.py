@@ -1,7 +1,7 @@
 """``pbml evaluate``: a saved genome file on a task, a variant or unseen goals.
 
 The genome file is read by ``load_genome`` (safetensors: no pickle is ever loaded), and the
-rollouts run through the same ``MujocoProblem`` evaluator as training.
+rollouts run through the same evaluator as training (``pbml_control.evaluator``).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from pbml_control.memory import check_fits, rollout_bytes
-    from pbml_control.mujoco_problem import evaluate_genome
     from pbml_control.policies import load_genome
+    from pbml_control.run_loader import evaluate_genome
     from pbml_control.zoo import genome_path
 
     if args.episodes < 1 or args.steps < 1:

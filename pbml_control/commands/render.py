@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rd.select_gl_backend()  # before anything imports mujoco
         source = rd.load_source(args.source)
-        task = source.problem.task
+        task = source.task
         goal_texts = args.goals or [",".join(str(x) for x in task.default_goal)]
         goals = [rd.parse_goal(text, source) for text in goal_texts]
         members = rd.select_members(source, args.members or ["best"], goals)

@@ -92,11 +92,11 @@ class FinalEvaluation:
 
 
 def member_genome(source: Any, row: int) -> Any:
-    """Row ``row`` of a loaded run (``members.load_source``) as a genome evaluate_genome takes."""
+    """Row ``row`` of a loaded run (``run_loader.load_run``) as a genome evaluate_genome takes."""
     from pbml_control.policies import LoadedGenome
 
     pop = source.checkpoint.population
-    spec = source.problem.policy_spec
+    spec = source.policy_spec
     return LoadedGenome(
         spec, pop.params[row], pop.log_sigma[row], pop.logit_p[row], source.normalizer_state, {}
     )
@@ -112,23 +112,20 @@ def choose_champion(
     """(row, validation mean, candidates tried): the best of the top ``candidates`` survivors
     by their mean return over ``validation`` episodes on each of ``goals`` (None: the task's
     default goal)."""
-    from pbml_control.mujoco_problem import genome_problem, rollout_members
+    from pbml_control.run_loader import genome_evaluator
 
     seed = int(source.checkpoint.config["seed"])
-    steps = source.problem.config.max_episode_steps
+    steps = source.evaluator.config.max_episode_steps
     rows = top_survivors(source.checkpoint.population, candidates)
-    # One problem (float64, like evaluate_genome) and one batch per goal for all candidates.
-    problem = genome_problem(member_genome(source, int(rows[0])), source.task_name,
-                             validation, steps)  # fmt: skip
-    try:
+    # One evaluator (float64, like evaluate_genome) and one batch per goal for all candidates.
+    genome = member_genome(source, int(rows[0]))
+    with genome_evaluator(genome, source.task_name, validation, steps) as evaluator:
         params = source.checkpoint.population.params[rows]
         per_goal = [
-            rollout_members(problem, params, goal, validation, seed + VALIDATION_SEED_OFFSET,
-                            source.normalizer_state).mean(axis=1)
+            evaluator.evaluate_genome(params, goal, validation, seed + VALIDATION_SEED_OFFSET,
+                                      source.normalizer_state).mean(axis=1)
             for goal in goals
         ]  # fmt: skip
-    finally:
-        problem.close()
     scores = np.mean(per_goal, axis=0)
     best = int(np.argmax(scores))
     return int(rows[best]), float(scores[best]), len(rows)
@@ -142,16 +139,15 @@ def final_evaluation(
     validation: int = 10,
 ) -> FinalEvaluation:
     """The run's champion on fresh test episodes of the run's own task (module docstring)."""
-    from pbml_control.members import load_source
-    from pbml_control.mujoco_problem import evaluate_genome
+    from pbml_control.run_loader import evaluate_genome, load_run
 
-    source = load_source(run_dir)
+    source = load_run(run_dir)
     try:
-        ckpt, problem = source.checkpoint, source.problem
-        seed, steps = int(ckpt.config["seed"]), problem.config.max_episode_steps
+        ckpt, problem = source.checkpoint, source.evaluator.config
+        seed, steps = int(ckpt.config["seed"]), problem.max_episode_steps
         test_seeds = episode_seeds(seed + EVAL_SEED_OFFSET, 0, max(episodes, check_episodes))
         val_seeds = validation_seeds(seed, validation)
-        trained = problem.config.episodes
+        trained = problem.episodes
         used = {s for g in range(ckpt.generation + 1) for s in episode_seeds(seed, g, trained)}
         if (used | set(val_seeds)) & set(test_seeds) or used & set(val_seeds):
             raise ValueError(f"{run_dir}: test, validation and training episode seeds overlap")

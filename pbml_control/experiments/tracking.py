@@ -25,7 +25,7 @@ class GoalTracking:
     returns: list[float]
 
 
-def _velocity(task: Any, terms: dict[str, np.ndarray], goal: np.ndarray) -> np.ndarray:
+def _velocity(terms: dict[str, np.ndarray], goal: np.ndarray) -> np.ndarray:
     if "y_velocity" in terms:  # a heading: project the planar velocity on it
         h = float(goal[0])
         return terms["x_velocity"] * np.cos(h) + terms["y_velocity"] * np.sin(h)
@@ -37,27 +37,17 @@ def goal_tracking(
     skip: int = 100,
 ) -> list[GoalTracking]:  # fmt: skip
     """Roll ``genome`` (``policies.load_genome``) out on each goal, ``episodes`` times each."""
-    from pbml_control.envs.paths import rollout
-    from pbml_control.mujoco_problem import genome_problem
-    from pbml_control.policies import PopulationPolicy
     from pbml_control.rng import episode_seeds
+    from pbml_control.run_loader import genome_evaluator
 
-    problem = genome_problem(genome, task, episodes, steps)
-    try:
+    with genome_evaluator(genome, task, episodes, steps) as evaluator:
         seeds = np.asarray(episode_seeds(seed, 0, episodes))
-        policy = PopulationPolicy(
-            problem.policy_spec,
-            np.asarray(genome.params)[None, :],
-            normalizer=genome.normalizer_state,
-            member_index=np.zeros(episodes, dtype=np.int64),
-        )
         results = []
         for goal in goals:
             goal = np.asarray(goal, dtype=np.float64)
             trace: dict[str, Any] = {}
-            returns, _, _ = rollout(problem.task, problem.model, goal, seeds, policy.act, steps,
-                                    trace=trace)  # fmt: skip
-            velocity = _velocity(problem.task, trace["terms"], goal)[skip:]
+            returns = evaluator.trace(genome.params, goal, seeds, genome.normalizer_state, trace)
+            velocity = _velocity(trace["terms"], goal)[skip:]
             error = np.abs(velocity - goal[0]) if "y_velocity" not in trace["terms"] else None
             results.append(
                 GoalTracking(
@@ -69,5 +59,3 @@ def goal_tracking(
                 )
             )
         return results
-    finally:
-        problem.close()

@@ -1,0 +1,62 @@
+"""Settings of a MuJoCo problem (``[problem]`` with ``name = "mujoco"``), checked on creation.
+
+Apart from the evaluator so that worker processes, the run loader and the config checks share
+one definition without importing each other.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MujocoProblemConfig"]
+
+
+@dataclass(frozen=True)
+class MujocoProblemConfig:
+    """Settings under ``[problem]`` when ``name = "mujoco"``."""
+
+    task: str = "HalfCheetahVel"  # a task or variant name, e.g. "HalfCheetahVel-Heavy"
+    hidden: tuple[int, ...] = (32, 32)
+    activation: str = "tanh"
+    episodes: int = 1  # episodes per member per generation
+    max_episode_steps: int = 200
+    workers: int = 1  # local worker processes or Ray actors; results do not depend on it
+    backend: str = "local"  # "local" (this process or worker processes) or "ray"
+    ray_address: str = ""  # "" starts a local Ray with `workers` CPUs; else a cluster address
+    obs_normalization: bool = True
+    policy_dtype: str = "float64"  # "float32" is ~2x faster for large populations
+    spec_overrides: dict[str, Any] = field(default_factory=dict)  # reward weights, ...
+    # Subtracted from every step's reward in the training fitness only, as ARS (Mania et al.
+    # 2018) does for the survival bonus of Hopper, Walker2d and Ant: without it, standing
+    # still for 1000 steps is a strong local optimum. Evaluations report the true return.
+    survival_shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1:
+            raise ValueError(f"problem.episodes must be >= 1, got {self.episodes}")
+        if self.max_episode_steps < 1:
+            raise ValueError(
+                f"problem.max_episode_steps must be >= 1, got {self.max_episode_steps}"
+            )
+        if self.workers < 1:
+            raise ValueError(f"problem.workers must be >= 1, got {self.workers}")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"problem.hidden sizes must be >= 1, got {self.hidden}")
+        if self.backend not in ("local", "ray"):
+            raise ValueError(f"problem.backend must be local or ray, got {self.backend!r}")
+        if self.ray_address and self.backend != "ray":
+            raise ValueError("problem.ray_address is set but problem.backend is not 'ray'")
+        if self.backend == "ray" and importlib.util.find_spec("ray") is None:
+            raise ValueError('problem.backend = "ray" needs Ray: pip install "pbml-control[ray]"')
+        if not np.isfinite(self.survival_shift) or self.survival_shift < 0:
+            raise ValueError(
+                f"problem.survival_shift must be finite and >= 0, got {self.survival_shift}"
+            )
+        if self.policy_dtype not in ("float64", "float32"):
+            raise ValueError(
+                f"problem.policy_dtype must be float64 or float32, got {self.policy_dtype!r}"
+            )
