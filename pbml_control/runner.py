@@ -16,7 +16,6 @@ the checkpoint record.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -26,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from pbml_control.atomic import atomic_write_text
 from pbml_control.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -40,6 +38,14 @@ from pbml_control.errors import UserError
 from pbml_control.interrupts import ignore_interrupts, interrupts_as_exceptions
 from pbml_control.loop import EvolutionState, Metrics, budget_spent, evolve, initial_state
 from pbml_control.memory import check_fits, population_bytes, rollout_bytes
+from pbml_control.metrics_log import (
+    dumps_row,
+    generation_of,
+    kept_lines,
+    read_jsonl,
+    read_metrics,
+    rewrite_jsonl,
+)
 from pbml_control.problem import Problem
 from pbml_control.registry import make_problem
 from pbml_control.runfolder import RunFolderError, check_new_run_dir, create_run_dir
@@ -78,63 +84,6 @@ class TrainResult:
     run_dir: Path
     state: EvolutionState
     last_metrics: Metrics | None
-
-
-def _dumps_row(row: Metrics) -> str:
-    """One metrics row; NaN and inf become null so every JSON reader accepts the file."""
-    clean = {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()
-    }
-    return json.dumps(clean, sort_keys=True)
-
-
-def _parse_row(raw: bytes) -> dict[str, Any] | None:
-    """One metrics line as a row, or None when it is not one (torn, binary, not an object)."""
-    try:
-        row = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return None
-    return row if isinstance(row, dict) else None
-
-
-def _jsonl(path: Path) -> list[tuple[str, dict[str, Any] | None]]:
-    """(text, row or None) of each line of a JSONL file; [] when there is no file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    return [(raw.decode("utf-8", "replace"), _parse_row(raw)) for raw in data.split(b"\n") if raw]
-
-
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Rows of metrics.jsonl; a torn last line from a crash (or any line that is not a row)
-    is skipped."""
-    return [row for _, row in _jsonl(Path(run_dir) / "metrics.jsonl") if row is not None]
-
-
-def _generation(row: dict[str, Any] | None) -> int | None:
-    value = None if row is None else row.get("generation")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _kept_lines(path: Path, before_generation: int) -> list[str]:
-    """Lines of rows of generations before ``before_generation`` (those the checkpoint covers).
-
-    What a killed writer leaves (a torn or binary tail) comes after them and is dropped; a
-    line that is not a row *between* them is damage a crash cannot cause, and is refused.
-    """
-    lines = _jsonl(path)
-    kept_at = [
-        i
-        for i, (_, row) in enumerate(lines)
-        if (g := _generation(row)) is not None and g < before_generation
-    ]
-    bad = [i for i, (_, row) in enumerate(lines) if _generation(row) is None]
-    if kept_at and bad and bad[0] < kept_at[-1]:
-        raise CheckpointError(
-            f"cannot resume: {path} line {bad[0] + 1} is not a metrics row (the file is damaged)"
-        )
-    return [lines[i][0] for i in kept_at]
 
 
 def _config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> str:
@@ -254,7 +203,7 @@ def _resume_state(
             f"{config.population_size}"
         )
     problem.load_state_dict(ckpt.problem_state)
-    kept = {name: _kept_lines(run_dir / name, ckpt.generation) for name in ("metrics.jsonl",)}
+    kept = {name: kept_lines(run_dir / name, ckpt.generation) for name in ("metrics.jsonl",)}
     stored = str(ckpt.meta.get("git_commit", "unknown"))
     if "unknown" not in (stored, commit) and stored != commit:
         notify(
@@ -265,23 +214,18 @@ def _resume_state(
     for stale in (run_dir / "checkpoints").glob(".gen_*.tmp"):
         stale.unlink()  # left by a process killed mid-write (the lock says it is dead)
     for name, lines in kept.items():
-        _rewrite_jsonl(run_dir / name, lines)
+        rewrite_jsonl(run_dir / name, lines)
     timing = run_dir / "timing.jsonl"
     if timing.exists():  # wall-clock numbers only: damage there is dropped, not refused
-        _rewrite_jsonl(
+        rewrite_jsonl(
             timing,
             [
                 t
-                for t, row in _jsonl(timing)
-                if (g := _generation(row)) is not None and g < ckpt.generation
+                for t, row in read_jsonl(timing)
+                if (g := generation_of(row)) is not None and g < ckpt.generation
             ],
         )
     return EvolutionState(ckpt.generation, ckpt.next_id, ckpt.population)
-
-
-def _rewrite_jsonl(path: Path, lines: list[str]) -> None:
-    if path.exists():
-        atomic_write_text(path, "".join(f"{line}\n" for line in lines))
 
 
 def _validate_goals(config: RunConfig, problem: Problem) -> None:
@@ -358,7 +302,7 @@ def _train(
         timing_file = (run_dir / "timing.jsonl").open("a", encoding="utf-8")
 
         def record(new_state: EvolutionState, metrics: Metrics, seconds: float) -> None:
-            metrics_file.write(_dumps_row(metrics) + "\n")
+            metrics_file.write(dumps_row(metrics) + "\n")
             metrics_file.flush()
             steps = float(metrics.get("env_steps", 0) or 0)
             timing = {
