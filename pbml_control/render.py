@@ -54,6 +54,7 @@ __all__ = [
     "Panel",
     "RenderError",
     "RenderSource",
+    "episode_returns",
     "load_source",
     "member_fitness",
     "parse_goal",
@@ -283,6 +284,7 @@ class _Clip:
         self.seed = seed
         self.episode = np.zeros(n, dtype=np.int64)
         self.returns = np.zeros(n)
+        self.finished: list[list[float]] = [[] for _ in range(n)]  # returns of ended episodes
         self.terms: list[dict[str, float]] = [{} for _ in range(n)]
         self.obs = self.sims.reset(np.full(n, seed), self.goals)
 
@@ -302,6 +304,7 @@ class _Clip:
             self.terms[i] = {k: float(np.asarray(v)[i]) for k, v in terms.items()}
         for i in np.flatnonzero(term | broken):
             self.episode[i] += 1
+            self.finished[i].append(float(self.returns[i]))
             seed = np.array([self.seed + self.episode[i]])
             self.obs[i] = self.sims.reset(seed, self.goals[i : i + 1], np.array([i]))[0]
             self.returns[i] = 0.0
@@ -321,6 +324,17 @@ class _Clip:
         if self.episode[i]:
             tail += f"   episode {self.episode[i] + 1}"
         return [head, goal, tail]
+
+
+def episode_returns(
+    source: RenderSource, panels: Sequence[Panel], steps: int, seed: int = 0
+) -> list[list[float]]:
+    """Per tile, the returns of the episodes a clip of ``steps`` steps plays: those that ended,
+    then the one still running. The numbers the video's overlay shows, without drawing it."""
+    clip = _Clip(source, panels, (16, 16), seed)
+    for t in range(steps):
+        clip.step(t)
+    return [[*clip.finished[i], float(clip.returns[i])] for i in range(len(panels))]
 
 
 def _open_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Renderer:

@@ -109,6 +109,22 @@ def test_mujoco_run_resumes_bit_identically(tmp_path):
     for name, value in full.problem_state.items():
         assert split.problem_state[name].dtype == value.dtype, name
         assert np.array_equal(split.problem_state[name], value), name
+    # What the resumed process restored equals the uninterrupted run's state at generation 2.
+    at_two = {
+        run: load_checkpoint(tmp_path / run / "checkpoints" / "gen_000002.json").problem_state
+        for run in ("full", "split")
+    }
+    problem = make_problem(config.problem)
+    try:
+        problem.load_state_dict(at_two["split"])
+        restored = problem.state_dict()
+    finally:
+        problem.close()
+    assert restored.keys() == at_two["full"].keys()
+    assert restored["obs_norm/count"] > 0
+    for name, value in at_two["full"].items():
+        assert restored[name].dtype == value.dtype, name
+        assert np.array_equal(restored[name], value), name
 
 
 def test_ant_heading_trains_with_two_workers(tmp_path):

@@ -169,3 +169,51 @@ def test_gif_fps_thins_the_gif_in_real_time(tmp_path):
     write_media(iter(frames), tmp_path / "v.mp4", 20.0, gif=tmp_path / "v.gif", gif_fps=10.0)
     gif = Image.open(tmp_path / "v.gif")
     assert gif.n_frames == 5 and gif.info["duration"] == 100
+
+
+# --- a task meets a policy in one place: the video's returns are the evaluator's ------------
+def test_rendered_returns_equal_evaluated_returns(run_dir):
+    """Every tile of a 2 members x 2 goals grid earns, over an episode, the evaluator's return
+    for that member, goal and seed (same env step, same policy, same normaliser)."""
+    source = render.load_source(run_dir)
+    try:
+        members = render.select_members(source, ["best", "rank:2"], [np.array([1.0])])
+        goals = [np.array([1.0]), np.array([-1.0])]
+        panels = render.plan_clips(members, goals, 15, switch_every=None, grid=True)[0]
+        seed = 7
+        shown = render.episode_returns(source, panels, steps=15, seed=seed)
+        for panel, returns in zip(panels, shown, strict=True):
+            (evaluated,) = source.evaluator.trace(
+                source.params(panel.member), panel.goals[0], np.array([seed]),
+                source.normalizer_state, {},
+            )  # fmt: skip
+            assert returns == [evaluated], (panel.member.label, panel.goals[0])
+        assert len({r[0] for r in shown}) == 4  # the tiles really differ
+    finally:
+        source.close()
+
+
+def test_an_ended_episode_restarts_with_the_next_seed(tmp_path):
+    """A Hopper that falls starts over; each episode's return is the evaluator's for its seed
+    (the reset path of the shared env step)."""
+    from pbml_control.policies import PolicySpec, save_genome
+    from pbml_control.run_loader import genome_evaluator
+
+    spec = PolicySpec(obs_dim=11, act_dim=3, hidden=(), activation="tanh",
+                      action_low=(-1.0,) * 3, action_high=(1.0,) * 3)  # fmt: skip
+    params = spec.init_params(np.random.default_rng(1)) * 40.0  # falls within a few dozen steps
+    m = spec.layout().num_modules
+    path = save_genome(tmp_path / "hopper.safetensors", spec, params, np.zeros(m), np.zeros(m),
+                       None, {"task": "Hopper-v5"})  # fmt: skip
+    source = render.load_source(path)
+    try:
+        (member,) = render.select_members(source, ["best"], [np.zeros(0)])
+        panels = render.plan_clips([member], [np.zeros(0)], 300, None, grid=False)[0]
+        shown = render.episode_returns(source, panels, steps=300, seed=3)[0]
+    finally:
+        source.close()
+    assert len(shown) >= 3, shown  # at least two episodes ended
+    with genome_evaluator(source.genome, "Hopper-v5", max_episode_steps=1000) as evaluator:
+        for k, value in enumerate(shown[:-1]):
+            expected = evaluator.trace(params, np.zeros(0), np.array([3 + k]), None, {})[0]
+            assert value == expected, k
