@@ -179,7 +179,7 @@ class RayBackend:
     def run(self, jobs: Sequence[tuple]) -> list[Any]:
         from ray.exceptions import RayActorError
 
-        # Each job carries only its own members' parameters (mujoco_problem.py), so nothing
+        # Each job carries only its own members' parameters (evaluator.py), so nothing
         # is worth sharing through the object store.
         futures = [self._actors[i % self.workers].run.remote(*job) for i, job in enumerate(jobs)]
         try:

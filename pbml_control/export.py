@@ -46,7 +46,8 @@ def save_member(source: Source, member: Member, goals: list[np.ndarray], out: st
             "member_id": member.id,
             "chosen_as": member.label,
             "generation": source.checkpoint.generation,
-            "goals": [[float(g) for g in goal] for goal in goals],
+            # a goal set (schedule.goals_per_generation > 1) is listed goal by goal
+            "goals": [[float(g) for g in row] for goal in goals for row in np.atleast_2d(goal)],
             "fitness": member.fitness,
             "git_commit": source.checkpoint.meta.get("git_commit", "unknown"),
         },

@@ -93,3 +93,20 @@ def test_export_bad_member_exit_2(run_dir, tmp_path, capsys):
     assert main(["export", str(run_dir), "--member", "99999", "--out", str(out)]) == 2
     assert "99999" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_export_of_a_goal_set_run_lists_its_goals(tmp_path):
+    """A run evaluated on 2 goals per generation exports its best member on that goal set."""
+    config = RunConfig.from_dict(
+        {
+            "seed": 2, "generations": 2, "population_size": 4,
+            "problem": {"name": "mujoco", "task": "HalfCheetahVel", "hidden": [4],
+                        "max_episode_steps": 10},
+            "schedule": {"kind": "random", "period": 5, "goals_per_generation": 2},
+        }
+    )  # fmt: skip
+    train(tmp_path / "run", config)
+    out = tmp_path / "best.safetensors"
+    assert main(["export", str(tmp_path / "run"), "--out", str(out)]) == 0
+    goals = load_genome(out).metadata["goals"]
+    assert len(goals) == 2 and all(len(g) == 1 for g in goals)
