@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pbml_control.stats import paired_censored_test, paired_difference, summary
+from pbml_control.stats import logrank_test, paired_censored_test, paired_difference, summary
 
-__all__ = ["ALPHA", "direction", "paired_metric", "paired_time", "transfer_comparison"]
+__all__ = [
+    "ALPHA",
+    "direction",
+    "paired_epochs",
+    "paired_metric",
+    "paired_time",
+    "transfer_comparison",
+]
 
 ALPHA = 0.05  # two-sided level of every test and interval
 TIME, REACHED = "generations_to_threshold", "reached_threshold"
@@ -37,13 +44,36 @@ def paired_time(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> dic
             "undecided": out["undecided"], "p": out["p"]}  # fmt: skip
 
 
+def paired_epochs(
+    a: Sequence[tuple[Sequence[int], Sequence[bool]]],
+    b: Sequence[tuple[Sequence[int], Sequence[bool]]],
+) -> dict[str, Any]:
+    """Times to a hit in many epochs per seed (``(times, reached)`` per seed, censored where not
+    reached): the log-rank test of ``a`` against ``b`` stratified by seed."""
+
+    def flat(arm: Sequence[tuple[Sequence[int], Sequence[bool]]]) -> tuple[list, list, list]:
+        times = [t for ts, _ in arm for t in ts]
+        reached = [r for _, rs in arm for r in rs]
+        seeds = [i for i, (ts, _) in enumerate(arm) for _ in ts]
+        return times, reached, seeds
+
+    (ta, ra, sa), (tb, rb, sb) = flat(a), flat(b)
+    out = logrank_test(ta, ra, tb, rb, sa, sb)
+    return {"z": out["z"], "p": out["p"], "observed": out["observed"], "expected": out["expected"]}
+
+
 def direction(stat: dict[str, Any], higher_is_better: bool = True) -> int | None:
     """+1 when ``a`` is clearly better than ``b``, -1 when clearly worse, 0 when neither,
     None when undetermined (no interval, or no decided pair).
 
     A paired interval is clear when it excludes 0; a censored time comparison when its sign
-    test has p < ALPHA (fewer generations is better, whatever ``higher_is_better`` says).
+    test or log-rank test has p < ALPHA (fewer generations is better, whatever
+    ``higher_is_better`` says).
     """
+    if "z" in stat:  # a log-rank test: z < 0 when a reaches sooner
+        if stat["p"] is None:
+            return None
+        return 0 if stat["p"] >= ALPHA else (1 if stat["z"] < 0 else -1)
     if "a_first" in stat:
         if stat["a_first"] + stat["b_first"] == 0:
             return None
