@@ -33,13 +33,13 @@ def save_member(source: Source, member: Member, goals: list[np.ndarray], out: st
         return save_genome(
             out, g.spec, g.params, g.log_sigma, g.logit_p, g.normalizer_state, g.metadata
         )
-    pop = source.checkpoint.population
+    genome = source.checkpoint.population.genome(member.index)
     return save_genome(
         out,
         source.policy_spec,
-        pop.params[member.index],
-        pop.log_sigma[member.index],
-        pop.logit_p[member.index],
+        genome.params,
+        genome.log_sigma,
+        genome.logit_p,
         normalizer_state=source.normalizer_state,
         metadata={
             "task": source.task_name,

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 __all__ = [
+    "GENOME_ARRAYS",
     "MODULE_QUANTITIES",
     "Genome",
     "ModuleLayout",
@@ -109,14 +111,32 @@ class ModuleLayout:
         return cls(tuple(data["names"]), tuple(tuple(int(d) for d in s) for s in data["shapes"]))
 
 
+#: The arrays of one genome, under the names a checkpoint's population and a genome file use.
+GENOME_ARRAYS = ("params", "log_sigma", "logit_p")
+
+
 @dataclass(frozen=True)
 class Genome:
-    """One member: flat parameters and its per-module mutation parameters."""
+    """One member: flat parameters and its per-module mutation parameters.
+
+    The one representation of a genome: a population row (:meth:`Population.genome`), what
+    mutation and crossover take and return, and what a genome file stores
+    (:meth:`to_arrays` is the only writer of its arrays, :meth:`from_arrays` the only reader).
+    """
 
     layout: ModuleLayout
     params: np.ndarray  # (D,)
     log_sigma: np.ndarray  # (M,)
     logit_p: np.ndarray  # (M,)
+
+    def __post_init__(self) -> None:
+        m = self.layout.num_modules
+        expected = {"params": (self.layout.num_params,), "log_sigma": (m,), "logit_p": (m,)}
+        for name, shape in expected.items():
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(
+                    f"{name} has shape {np.shape(getattr(self, name))}, expected {shape}"
+                )
 
     @property
     def modules(self) -> dict[str, np.ndarray]:
@@ -124,7 +144,24 @@ class Genome:
 
     @property
     def sigma(self) -> dict[str, float]:
+        """Each module's mutation radius, by module name."""
         return dict(zip(self.layout.names, np.exp(self.log_sigma).tolist(), strict=True))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The genome's arrays as stored: float64, C order, named by :data:`GENOME_ARRAYS`."""
+        # np.array, not np.ascontiguousarray: the latter turns 0-d arrays into (1,)
+        return {
+            name: np.array(getattr(self, name), dtype=np.float64, order="C")
+            for name in GENOME_ARRAYS
+        }
+
+    @classmethod
+    def from_arrays(cls, layout: ModuleLayout, arrays: Mapping[str, np.ndarray]) -> Genome:
+        """Inverse of :meth:`to_arrays`; a missing array or a wrong shape is a ValueError."""
+        missing = [name for name in GENOME_ARRAYS if name not in arrays]
+        if missing:
+            raise ValueError(f"genome array(s) {missing} are missing")
+        return cls(layout, *(np.asarray(arrays[name]) for name in GENOME_ARRAYS))
 
 
 @dataclass(frozen=True)
@@ -149,9 +186,7 @@ class Population:
     evaluations: np.ndarray | None = None  # (N,) int64
     fields: tuple[str, ...] = field(
         default=(
-            "params",
-            "log_sigma",
-            "logit_p",
+            *GENOME_ARRAYS,
             "ids",
             "parent_ids",
             "birth_generation",

@@ -6,8 +6,9 @@ Loading parses the JSON header itself and hands the rest to ``safetensors.numpy.
 only ever builds numeric arrays; nothing in this module calls ``pickle`` or ``np.load``.
 
 Layout of a file (schema version 1):
-- tensors ``params (D,)``, ``log_sigma (M,)``, ``logit_p (M,)`` (float64) and, when present,
-  ``normalizer.count``, ``normalizer.mean``, ``normalizer.m2``, ``normalizer.clip``,
+- tensors ``params (D,)``, ``log_sigma (M,)``, ``logit_p (M,)`` (float64, written by
+  ``pbml_control.genome.Genome.to_arrays``, the schema of a checkpoint's population too) and,
+  when present, ``normalizer.count``, ``normalizer.mean``, ``normalizer.m2``, ``normalizer.clip``,
   ``normalizer.eps`` (see :mod:`.normalizer`);
 - header metadata (strings): ``format``, ``schema_version``, ``spec`` and ``layout`` (JSON), and
   ``metadata`` (the caller's dict as JSON: config, git commit, seeds, fitness...).
@@ -29,7 +30,7 @@ import numpy as np
 import safetensors.numpy
 
 from pbml_control.atomic import atomic_write_bytes
-from pbml_control.genome import ModuleLayout
+from pbml_control.genome import GENOME_ARRAYS, Genome, ModuleLayout
 
 from .normalizer import NORMALIZER_KEYS, check_normalizer_state
 from .spec import PolicySpec
@@ -42,12 +43,20 @@ _MAX_HEADER = 100_000_000  # safetensors' own limit on the JSON header
 
 
 class LoadedGenome(NamedTuple):
+    """A genome file: the genome's arrays (:attr:`genome`) with what the file adds around
+    them, the policy spec, the observation normaliser and the caller's metadata."""
+
     spec: PolicySpec
     params: np.ndarray
     log_sigma: np.ndarray
     logit_p: np.ndarray
     normalizer_state: dict[str, np.ndarray] | None
     metadata: dict[str, Any]
+
+    @property
+    def genome(self) -> Genome:
+        """The genome in the method's one representation."""
+        return Genome(self.spec.layout(), self.params, self.log_sigma, self.logit_p)
 
 
 def _check_shapes(
@@ -81,11 +90,8 @@ def save_genome(
     """Write one genome atomically; raises ValueError on shapes that do not match ``spec``."""
     path = Path(path)
     _check_shapes(spec, params, log_sigma, logit_p, normalizer_state)
-    tensors = {
-        "params": np.array(params, dtype=np.float64, order="C"),
-        "log_sigma": np.array(log_sigma, dtype=np.float64, order="C"),
-        "logit_p": np.array(logit_p, dtype=np.float64, order="C"),
-    }
+    genome = Genome(spec.layout(), params, log_sigma, logit_p)
+    tensors = genome.to_arrays()  # the method's schema (pbml_control.genome), as in checkpoints
     if normalizer_state is not None:
         for key in NORMALIZER_KEYS:
             # np.array, not np.ascontiguousarray: the latter turns 0-d arrays into (1,)
@@ -100,7 +106,7 @@ def save_genome(
         "format": FORMAT,
         "schema_version": str(SCHEMA_VERSION),
         "spec": json.dumps(spec.to_json(), sort_keys=True),
-        "layout": json.dumps(spec.layout().to_json()),
+        "layout": json.dumps(genome.layout.to_json()),
         "metadata": user,
     }
     data = safetensors.numpy.save(tensors, metadata=header)
@@ -157,7 +163,7 @@ def _load(data: bytes) -> LoadedGenome:
     except Exception as exc:  # safetensors raises its own error types on corrupt data
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"corrupt tensor data ({msg})") from None
-    for key in ("params", "log_sigma", "logit_p"):
+    for key in GENOME_ARRAYS:
         if key not in tensors:
             raise ValueError(f"tensor {key!r} is missing")
     bad = sorted(k for k, v in tensors.items() if v.dtype != np.float64)
@@ -167,17 +173,13 @@ def _load(data: bytes) -> LoadedGenome:
     normalizer_state = (
         {k.removeprefix("normalizer."): tensors[k] for k in norm_keys} if norm_keys else None
     )
-    unknown = sorted(set(tensors) - {"params", "log_sigma", "logit_p"} - set(norm_keys))
+    unknown = sorted(set(tensors) - set(GENOME_ARRAYS) - set(norm_keys))
     if unknown:
         raise ValueError(f"unknown tensor(s) {unknown}")
     _check_shapes(
         spec, tensors["params"], tensors["log_sigma"], tensors["logit_p"], normalizer_state
     )
+    genome = Genome.from_arrays(layout, tensors)
     return LoadedGenome(
-        spec,
-        tensors["params"],
-        tensors["log_sigma"],
-        tensors["logit_p"],
-        normalizer_state,
-        user,
+        spec, genome.params, genome.log_sigma, genome.logit_p, normalizer_state, user
     )

@@ -112,3 +112,19 @@ def test_run_config_and_strategy_config_found_the_same_population():
     b = strategy.init(StrategyConfig.of(config), LAYOUT, 5)
     assert np.array_equal(a.population.params, b.population.params)
     assert np.allclose(np.exp(a.population.log_sigma), 0.3)
+
+
+def test_fixed_mutation_freezes_sigma_and_p_while_pbml_moves_them():
+    """Same settings, tau > 0: only the fixed_mutation scheme keeps every founder's values."""
+    mutation = dataclasses.replace(StrategyConfig().mutation, tau=0.5, use_probability=True)
+    moved = {}
+    for scheme in ("fixed_mutation", "pbml"):
+        config = StrategyConfig(16, SelectionConfig(scheme=scheme), mutation)
+        state = run(config, 10)
+        founders = strategy.init(config, LAYOUT, 0).population
+        assert state.population.birth_generation.max() > 0
+        moved[scheme] = not (
+            np.all(state.population.log_sigma == founders.log_sigma[0])
+            and np.all(state.population.logit_p == founders.logit_p[0])
+        )
+    assert moved == {"fixed_mutation": False, "pbml": True}
