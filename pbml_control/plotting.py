@@ -18,6 +18,7 @@ import numpy as np
 
 from pbml_control.atomic import atomic_output
 from pbml_control.errors import UserError
+from pbml_control.genome import module_series
 
 __all__ = [
     "PlotError",
@@ -56,8 +57,11 @@ class RunMetrics:
 
     @property
     def modules(self) -> list[str]:
-        keys = {k for r in self.rows for k in r if k.startswith("sigma/")}
-        return sorted(k.split("/", 1)[1] for k in keys)
+        return sorted(module_series(self.rows, "sigma"))
+
+    def sigma(self, module: str) -> np.ndarray:
+        """Module ``module``'s mean sigma per row (read by genome.module_series)."""
+        return np.array(module_series(self.rows, "sigma")[module], dtype=np.float64)
 
 
 def _label(run_dir: Path) -> str:
@@ -181,7 +185,7 @@ def plot_sigma(runs: list[RunMetrics], path: Path) -> Path | None:
                 continue
             ax.plot(
                 run.generations,
-                run.column(f"sigma/{module}"),
+                run.sigma(module),
                 color=f"C{k}",
                 lw=1.3,
                 label=run.label,
