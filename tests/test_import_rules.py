@@ -38,7 +38,6 @@ MUJOCO_LAYER = {
     "pbml_control/commands/evaluate.py": "`pbml evaluate`: a genome file on a MuJoCo task",
     "pbml_control/commands/export.py": "`pbml export`: safetensors and torch files",
     "pbml_control/commands/render.py": "`pbml render`: runs the render module",
-    "pbml_control/cli.py": "the CLI sits on top of every command and maps their errors",
     "pbml_control/experiments/final.py": "rolls a run's best survivor out on its MuJoCo task",
     "pbml_control/experiments/tracking.py": "rolls a goal-conditioned policy out per goal",
     "pbml_control/zoo.py": "the zoo: replays a genome's torch module in a Gymnasium loop",
