@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from pbml_control.problem import Problem
 from pbml_control.schedules import GoalSchedule
 from pbml_control.strategy import Generation, State, StrategyConfig
 
-__all__ = ["EvolutionState", "Metrics", "evolve", "initial_state", "step"]
+__all__ = ["EvolutionState", "Metrics", "evolve", "generations", "initial_state", "step"]
 
 Metrics = dict[str, float | int | str | list[float]]
 Callback = Callable[[Metrics], None]
@@ -99,6 +99,22 @@ def step(
     return state, metrics, eval_seconds
 
 
+def generations(
+    state: EvolutionState, config: RunConfig, problem: Problem
+) -> Iterator[tuple[EvolutionState, Metrics, float]]:
+    """Each new state with its metrics row and evaluation seconds, until ``config.generations``
+    or the env-step budget; the caller records them as it likes (runner.train, evolve)."""
+    if config.schedule.goals_per_generation > 1 and not getattr(problem, "goal_sets", False):
+        raise ConfigError(
+            f"schedule.goals_per_generation > 1: {type(problem).__name__} evaluates one goal "
+            "per generation"
+        )
+    schedule = GoalSchedule(config.schedule, problem.sample_goal, config.seed)
+    while state.generation < config.generations and not budget_spent(config, problem):
+        state, metrics, seconds = step(state, config, problem, schedule)
+        yield state, metrics, seconds
+
+
 def evolve(
     state: EvolutionState,
     config: RunConfig,
@@ -106,15 +122,9 @@ def evolve(
     callbacks: Iterable[Callable[[EvolutionState, Metrics, float], None]] = (),
 ) -> EvolutionState:
     """Run until ``config.generations``; callbacks see each new state and its metrics."""
-    if config.schedule.goals_per_generation > 1 and not getattr(problem, "goal_sets", False):
-        raise ConfigError(
-            f"schedule.goals_per_generation > 1: {type(problem).__name__} evaluates one goal "
-            "per generation"
-        )
-    schedule = GoalSchedule(config.schedule, problem.sample_goal, config.seed)
     callbacks = list(callbacks)
-    while state.generation < config.generations and not budget_spent(config, problem):
-        state, metrics, seconds = step(state, config, problem, schedule)
+    for new_state, metrics, seconds in generations(state, config, problem):
+        state = new_state
         for callback in callbacks:
             callback(state, metrics, seconds)
     return state

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from pbml_control.checkpoint import (
 from pbml_control.config import ConfigError, RunConfig, config_from_json, read_config_text
 from pbml_control.errors import UserError
 from pbml_control.interrupts import ignore_interrupts, interrupts_as_exceptions
-from pbml_control.loop import EvolutionState, Metrics, budget_spent, evolve, initial_state
+from pbml_control.loop import EvolutionState, Metrics, budget_spent, generations, initial_state
 from pbml_control.memory import check_fits, population_bytes, rollout_bytes
 from pbml_control.metrics_log import (
     dumps_row,
@@ -228,6 +228,21 @@ def _resume_state(
     return EvolutionState(ckpt.generation, ckpt.next_id, ckpt.population)
 
 
+def _append_rows(metrics_file: TextIO, timing_file: TextIO, row: Metrics, seconds: float) -> None:
+    """One generation's metrics row and its wall-clock numbers, flushed at once."""
+    metrics_file.write(dumps_row(row) + "\n")
+    metrics_file.flush()
+    steps = float(row.get("env_steps", 0) or 0)
+    timing = {
+        "generation": row["generation"],
+        "eval_seconds": seconds,
+        "steps_per_second": steps / seconds if seconds > 0 and steps else None,
+        "unix_time": time.time(),
+    }
+    timing_file.write(json.dumps(timing) + "\n")
+    timing_file.flush()
+
+
 def _validate_goals(config: RunConfig, problem: Problem) -> None:
     """Goals written in the config must lie in the problem's goal space."""
     check = getattr(problem, "validate_goal", None)
@@ -296,50 +311,35 @@ def _train(
         # The newest finished generation, with the problem state that belongs to it: an
         # interrupt may land after evaluate() has already updated the problem (its observation
         # statistics) for a generation whose selection never finished.
-        latest: dict[str, Any] = {"state": state, "problem": problem.state_dict(), "row": None}
-
+        problem_state, row = problem.state_dict(), None
         metrics_file = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
         timing_file = (run_dir / "timing.jsonl").open("a", encoding="utf-8")
-
-        def record(new_state: EvolutionState, metrics: Metrics, seconds: float) -> None:
-            metrics_file.write(dumps_row(metrics) + "\n")
-            metrics_file.flush()
-            steps = float(metrics.get("env_steps", 0) or 0)
-            timing = {
-                "generation": metrics["generation"],
-                "eval_seconds": seconds,
-                "steps_per_second": steps / seconds if seconds > 0 and steps else None,
-                "unix_time": time.time(),
-            }
-            timing_file.write(json.dumps(timing) + "\n")
-            timing_file.flush()
-            problem_state = problem.state_dict()
-            every = config.checkpoint_every
-            last = new_state.generation >= config.generations or budget_spent(config, problem)
-            if new_state.generation % every == 0 or last:
-                save_checkpoint(
-                    folder,
-                    _checkpoint(new_state, config, problem_state, commit),
-                    keep=config.keep_checkpoints,
-                )
-            latest.update(state=new_state, problem=problem_state, row=metrics)
-            if progress is not None:
-                progress(new_state, metrics, seconds)
-
         try:
-            state = evolve(state, config, problem, [record])
+            for new_state, metrics, seconds in generations(state, config, problem):
+                _append_rows(metrics_file, timing_file, metrics, seconds)
+                new_problem_state = problem.state_dict()
+                last = new_state.generation >= config.generations or budget_spent(config, problem)
+                if new_state.generation % config.checkpoint_every == 0 or last:
+                    save_checkpoint(
+                        folder,
+                        _checkpoint(new_state, config, new_problem_state, commit),
+                        keep=config.keep_checkpoints,
+                    )
+                state, problem_state, row = new_state, new_problem_state, metrics
+                if progress is not None:
+                    progress(state, metrics, seconds)
         except KeyboardInterrupt:
             ignore_interrupts()  # a second Ctrl-C must not cut the checkpoint short
             save_checkpoint(
                 folder,
-                _checkpoint(latest["state"], config, latest["problem"], commit),
+                _checkpoint(state, config, problem_state, commit),
                 keep=config.keep_checkpoints,
             )
-            raise RunInterrupted(run_dir, latest["state"].generation) from None
+            raise RunInterrupted(run_dir, state.generation) from None
         finally:
             metrics_file.close()
             timing_file.close()
-        return TrainResult(run_dir, state, latest["row"])
+        return TrainResult(run_dir, state, row)
     finally:
         ignore_interrupts()  # nor the worker pool's shutdown, which then hung
         problem.close()
