@@ -47,16 +47,21 @@ class LoadedGenome(NamedTuple):
     them, the policy spec, the observation normaliser and the caller's metadata."""
 
     spec: PolicySpec
-    params: np.ndarray
-    log_sigma: np.ndarray
-    logit_p: np.ndarray
+    genome: Genome
     normalizer_state: dict[str, np.ndarray] | None
     metadata: dict[str, Any]
 
     @property
-    def genome(self) -> Genome:
-        """The genome in the method's one representation."""
-        return Genome(self.spec.layout(), self.params, self.log_sigma, self.logit_p)
+    def params(self) -> np.ndarray:
+        return self.genome.params
+
+    @property
+    def log_sigma(self) -> np.ndarray:
+        return self.genome.log_sigma
+
+    @property
+    def logit_p(self) -> np.ndarray:
+        return self.genome.logit_p
 
 
 def _check_shapes(
@@ -179,7 +184,4 @@ def _load(data: bytes) -> LoadedGenome:
     _check_shapes(
         spec, tensors["params"], tensors["log_sigma"], tensors["logit_p"], normalizer_state
     )
-    genome = Genome.from_arrays(layout, tensors)
-    return LoadedGenome(
-        spec, genome.params, genome.log_sigma, genome.logit_p, normalizer_state, user
-    )
+    return LoadedGenome(spec, Genome.from_arrays(layout, tensors), normalizer_state, user)

@@ -307,7 +307,8 @@ def test_save_load_export_gives_the_same_actions(tmp_path):
         norm.state_dict(),
         {"generation": 12, "fitness": 3.5},
     )
-    spec, p, log_sigma, logit_p, norm_state, metadata = load_genome(path)
+    spec, genome, norm_state, metadata = load_genome(path)
+    p, log_sigma, logit_p = genome.params, genome.log_sigma, genome.logit_p
     assert spec == SPEC and metadata == {"generation": 12, "fitness": 3.5}
     np.testing.assert_array_equal(p, params)
     np.testing.assert_array_equal(log_sigma, np.full(m, -1.5))

@@ -4,6 +4,7 @@ import numpy as np
 
 from pbml_control.envs import make_task_spec, rollout_batch
 from pbml_control.experiments.tracking import goal_tracking
+from pbml_control.genome import Genome
 from pbml_control.policies import LoadedGenome, PolicySpec
 
 
@@ -24,7 +25,8 @@ def test_trace_terms_add_up_to_the_reward():
 def test_goal_tracking_error_is_the_mean_speed_error_after_skip():
     """A standing policy (zero weights) tracks target v with error about |v|, per goal."""
     spec = PolicySpec(obs_dim=18, act_dim=6, hidden=(), action_low=-1.0, action_high=1.0)
-    genome = LoadedGenome(spec, np.zeros(spec.num_params), np.zeros(1), np.zeros(1), None, {})
+    zeros = Genome(spec.layout(), np.zeros(spec.num_params), np.zeros(1), np.zeros(1))
+    genome = LoadedGenome(spec, zeros, None, {})
     goals = [np.array([-1.0]), np.array([2.0])]
     result = goal_tracking(genome, "HalfCheetahVel", goals, episodes=2, steps=60, seed=0, skip=10)
     assert [r.goal for r in result] == [[-1.0], [2.0]]

@@ -97,9 +97,7 @@ def member_genome(source: Any, row: int) -> Any:
 
     pop = source.checkpoint.population
     spec = source.policy_spec
-    return LoadedGenome(
-        spec, pop.params[row], pop.log_sigma[row], pop.logit_p[row], source.normalizer_state, {}
-    )
+    return LoadedGenome(spec, pop.genome(row), source.normalizer_state, {})
 
 
 def validation_seeds(run_seed: int, count: int) -> list[int]:
