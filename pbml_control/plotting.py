@@ -19,6 +19,7 @@ import numpy as np
 from pbml_control.atomic import atomic_output
 from pbml_control.errors import UserError
 from pbml_control.genome import module_series
+from pbml_control.metrics_log import generation_of, read_jsonl
 
 __all__ = [
     "PlotError",
@@ -81,23 +82,22 @@ def load_metrics(run_dir: str | Path) -> RunMetrics:
     if not run_dir.is_dir():
         raise PlotError(f"no such run folder: {run_dir}")
     path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        raise PlotError(f"{run_dir} has no metrics.jsonl (is it a run folder?)")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise PlotError(f"{run_dir} has no metrics.jsonl (is it a run folder?)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_jsonl(path)
+    except OSError as exc:
         raise PlotError(f"cannot read {path}: {exc}") from None
     by_generation: dict[int, dict[str, Any]] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for number, (text, row) in enumerate(lines, 1):
+        if not text.strip():
             continue
-        try:
-            row = json.loads(line)
-            by_generation[int(row["generation"])] = row
-        except (ValueError, KeyError, TypeError):
-            if number == len(lines):
+        generation = generation_of(row)
+        if row is None or generation is None:
+            if number == len(lines):  # a torn last line (a crash mid-write)
                 continue
-            raise PlotError(f"{path}: line {number} is not a metrics row") from None
+            raise PlotError(f"{path}: line {number} is not a metrics row")
+        by_generation[generation] = row
     if not by_generation:
         raise PlotError(f"{path} has no metrics rows yet")
     rows = [by_generation[g] for g in sorted(by_generation)]

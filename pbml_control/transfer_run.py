@@ -11,6 +11,7 @@ from typing import Any
 
 from pbml_control.checkpoint import load_checkpoint
 from pbml_control.experiments.runs import process_map
+from pbml_control.genome import module_series
 from pbml_control.loop import EvolutionState, Metrics, evolve, initial_state
 from pbml_control.problem import Problem
 from pbml_control.registry import make_problem
@@ -37,7 +38,6 @@ def run_job(job: TransferJob) -> dict[str, Any]:
         evolve(state, job.config, problem, [lambda _s, row, _t: rows.append(row)])
     finally:
         problem.close()
-    modules = [k.split("/", 1)[1] for k in rows[0] if str(k).startswith("log_sigma/")]
     return {
         "arm": job.arm,
         "seed": job.seed,
@@ -48,7 +48,7 @@ def run_job(job: TransferJob) -> dict[str, Any]:
         "fitness_mean": [finite_or_none(r["fitness_mean"]) for r in rows],
         "fitness_best": [finite_or_none(r["fitness_best"]) for r in rows],
         "fitness_median": [finite_or_none(r["fitness_median"]) for r in rows],
-        "log_sigma": {m: [float(r[f"log_sigma/{m}"]) for r in rows] for m in modules},  # type: ignore[arg-type]
+        "log_sigma": module_series(rows, "log_sigma"),
         "evaluations": len(rows),
         "members_evaluated": len(rows) * len(state.population),
         "env_steps": int(sum(float(r.get("env_steps", 0) or 0) for r in rows)),  # type: ignore[arg-type]

@@ -113,7 +113,8 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
         pb["lo"] is not None and pb["lo"] > 0 and min(pb["per_seed"]) > 0,
         f"PBML R slope {ci_text(pb)} per generation, positive in "
         f"{sum(v > 0 for v in pb['per_seed'])}/{len(pb['per_seed'])} seeds; final R "
-        f"{ci_text(_s(results, 'numeric', 'pbml', 'R_final'))}; share of the final population at the "
+        f"{ci_text(_s(results, 'numeric', 'pbml', 'R_final'))}; share of the final population "
+        "at the "
         f"sigma ceiling (log sigma = 3) {ci_text(ceiling, '.2f')}.",
     )
     r2q = _s(results, "numeric", "pbml", "r2_quadratic")
@@ -123,7 +124,8 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
         "a quadratic in the generation explains >= 98% of the variance of PBML's mean fitness "
         "(mean R^2 over seeds) and clearly more than a line (R^2 gain >= 0.02)",
         r2q["mean"] >= 0.98 and r2q["mean"] - r2l["mean"] >= 0.02,
-        f"PBML mean-fitness R^2: quadratic {ci_text(r2q)}, linear {ci_text(r2l)}; final mean fitness "
+        f"PBML mean-fitness R^2: quadratic {ci_text(r2q)}, linear {ci_text(r2l)}; final mean "
+        "fitness "
         f"{ci_text(_s(results, 'numeric', 'pbml', 'final_mean'))}.",
         "In our Numeric World R is log sigma, so a linear rise of R makes the step size grow "
         "exponentially and X grow faster than a quadratic until sigma reaches its ceiling "
@@ -153,7 +155,8 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
         _two_part(
             aniso["lo"] is not None and aniso["lo"] > 0, lx["lo"] is not None and lx["lo"] > init
         ),
-        f"PBML final log sigma_x {ci_text(lx)}, log sigma_y {ci_text(ly)}, difference {ci_text(aniso)} "
+        f"PBML final log sigma_x {ci_text(lx)}, log sigma_y {ci_text(ly)}, difference "
+        f"{ci_text(aniso)} "
         f"(ideal: log sigma_x ~ log 10 = 2.30, sigma_y -> 0); final mean fitness in Square World "
         f"{ci_text(_s(results, 'square', 'pbml', 'final_mean'))}.",
         (
@@ -236,7 +239,9 @@ def observations(res: dict[str, Any]) -> list[str]:
     out.append(
         "Hard-Square transfer success of genomes whose sigma never changed: fixed_mutation "
         f"{ci_text(t['fixed_mutation']['summary']['success'])}; of the fresh controls: "
-        + ", ".join(f"{c} {ci_text(t[c]['summary']['success'])}" for c in t if c.startswith("fresh"))
+        + ", ".join(
+            f"{c} {ci_text(t[c]['summary']['success'])}" for c in t if c.startswith("fresh")
+        )
         + f"; compare PBML {ci_text(t['pbml']['summary']['success'])} and static "
         f"{ci_text(t['static']['summary']['success'])}."
     )

@@ -24,7 +24,6 @@ __all__ = [
     "grid",
     "group_by_arm",
     "is_finished",
-    "module_columns",
     "process_map",
     "run_span",
     "same_config",
@@ -162,19 +161,10 @@ def curves(run_dir: str | Path, keys: Sequence[str]) -> dict[str, list[Any]]:
     return {key: [row.get(key) for row in rows] for key in keys}
 
 
-def module_columns(rows: Sequence[dict[str, Any]], prefix: str) -> dict[str, list[float]]:
-    """Per-module columns of metrics rows, e.g. ``prefix="log_sigma"``: {module: [per row]}.
-
-    The one place that reads the per-module metric keys ``<prefix>/<module>``.
-    """
-    start = f"{prefix}/"
-    modules = [key[len(start) :] for key in rows[0] if key.startswith(start)] if rows else []
-    return {m: [float(row[start + m]) for row in rows] for m in modules}
-
-
 def run_span(run_dir: str | Path) -> tuple[float, float]:
     """(start, end) unix times of a run from ``timing.jsonl``: the first generation's start
     (its end minus its evaluation) and the last generation's end."""
-    lines = (Path(run_dir) / "timing.jsonl").read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    from pbml_control.metrics_log import read_jsonl
+
+    rows = [row for _, row in read_jsonl(Path(run_dir) / "timing.jsonl") if row is not None]
     return rows[0]["unix_time"] - rows[0]["eval_seconds"], rows[-1]["unix_time"]

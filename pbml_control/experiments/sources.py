@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pbml_control.config import RunConfig
-from pbml_control.experiments.runs import module_columns
+from pbml_control.genome import module_series
 
 __all__ = ["source_config", "source_record"]
 
@@ -66,7 +66,7 @@ def source_record(run: dict[str, Any], period: int) -> dict[str, Any]:
 
     rows = read_metrics(run["run_dir"])
     last = rows[-min(len(rows), period) :]
-    log_sigma = list(module_columns(rows, "log_sigma").values())
+    log_sigma = list(module_series(rows, "log_sigma").values())
     return {
         **{key: run[key] for key in ("run_dir", "seed", "seconds", "reused")},
         "first_goal": rows[0]["goal"],

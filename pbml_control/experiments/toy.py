@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.config import RunConfig
-from pbml_control.experiments.runs import module_columns
+from pbml_control.genome import module_series
 from pbml_control.loop import EvolutionState, evolve, initial_state
 from pbml_control.registry import make_problem
 from pbml_control.transfer import transfer_start
@@ -78,7 +78,7 @@ def evolve_curves(
     finally:
         problem.close()
     curves = {key: np.array([r[key] for r in rows]) for key in ("fitness_mean", "fitness_best")}
-    for name, column in module_columns(rows, "log_sigma").items():
+    for name, column in module_series(rows, "log_sigma").items():
         curves[f"log_sigma_{name}"] = np.array(column)
     return (final, state), curves
 
