@@ -1,10 +1,11 @@
 """Evidence that PBML learns on HalfCheetahVel, compared with greedy and truncation selection.
 
-Read top to bottom: arguments, one run, all runs (in parallel processes), summary statistics,
-figures, report. Every scheme gets the same evaluation budget: the same population size,
-generations, episodes and episode length, hence the same number of environment steps; for a
-given seed every scheme also sees the same goals and episode seeds (both are keyed by the run
-seed), so differences between schemes are paired over seeds.
+Read top to bottom: arguments, the runs (arms = schemes, x seeds, through
+``pbml_control.experiments.runs``), summary statistics; figures and report are in
+``pbml_control.experiments.halfcheetah_report``. Every scheme gets the same evaluation
+budget: the same population size, generations, episodes and episode length, hence the same
+number of environment steps; for a given seed every scheme also sees the same goals and episode
+seeds (both are keyed by the run seed), so differences between schemes are paired over seeds.
 
     python scripts/experiment_halfcheetah.py           # full run (~15 min on 2 cores)
     python scripts/experiment_halfcheetah.py --quick   # tiny budget, for the smoke test
@@ -19,7 +20,8 @@ Definitions (ours):
   k = min(adapt_k, period - 1), averaged over a run's shifts.
 - "Improves within the epoch": fitness_mean at the last generation of an epoch that starts with
   a shift is higher than at its first generation.
-- Confidence intervals: 95% Student-t over seeds (paired over seeds for differences).
+- Confidence intervals: 95% Student-t over seeds (paired over seeds for differences); the
+  share of epochs that improve gets a Wilson interval over all epochs.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import multiprocessing
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +37,18 @@ from typing import Any
 import numpy as np
 
 from pbml_control.config import RunConfig
-from pbml_control.runner import read_metrics, train
+from pbml_control.experiments.halfcheetah_report import (
+    COLUMNS,
+    plain_reading,
+    plot_figures,
+    write_report,
+)
+from pbml_control.experiments.runs import grid, run_span, train_grid
+from pbml_control.genome import module_series
+from pbml_control.runner import read_metrics
 from pbml_control.script_args import parse_dataclass_args
-from pbml_control.stats import t975
-
-# ----------------------------------------------------------------------------------------------
-# Arguments
-# ----------------------------------------------------------------------------------------------
+from pbml_control.stats import mean_ci as interval
+from pbml_control.stats import paired_difference, wilson_interval
 
 
 @dataclass
@@ -87,7 +92,8 @@ class Args:
     adapt_k: int = 5
     """generations after a shift over which the adaptation gain is measured"""
     reuse_runs: bool = False
-    """read finished run folders in runs_dir instead of training again (report only)"""
+    """keep run folders in runs_dir written with the same config (finished ones are read, not
+    trained again)"""
 
 
 QUICK = {
@@ -102,13 +108,12 @@ QUICK = {
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """Flags from the Args fields, their types and the docstrings under them (CleanRL)."""
     args, _ = parse_dataclass_args(Args, argv, __doc__ or "", QUICK)
     return args
 
 
 # ----------------------------------------------------------------------------------------------
-# One run, all runs
+# The runs: every scheme x seed, the same budget
 # ----------------------------------------------------------------------------------------------
 
 
@@ -141,47 +146,29 @@ def make_config(args: Args, scheme: str, seed: int) -> RunConfig:
     )
 
 
-CURVE_KEYS = ("fitness_mean", "fitness_best", "norm_mean", "norm_best")
-
-
-def run_one(job: tuple[Args, str, int]) -> dict[str, Any]:
-    """Train one (scheme, seed) run and return its per-generation curves and wall time."""
-    args, scheme, seed = job
-    run_dir = Path(args.runs_dir) / f"{scheme}_s{seed}"
-    config = make_config(args, scheme, seed)
-    started = time.perf_counter()
-    if not (args.reuse_runs and _finished(run_dir, config)):
-        train(run_dir, config, overwrite=True)
-    wall = time.perf_counter() - started
-    rows = read_metrics(run_dir)
-    times = [json.loads(line) for line in (run_dir / "timing.jsonl").read_text().splitlines()]
-    if args.reuse_runs:  # the span of the original run, from its timing file
-        wall = times[-1]["unix_time"] - times[0]["unix_time"] + times[0]["eval_seconds"]
-    modules = sorted(k[len("sigma/") :] for k in rows[0] if k.startswith("sigma/"))
-    scale = [abs(r["goal"][0]) * args.max_episode_steps for r in rows]
+def curves(record: dict[str, Any], max_episode_steps: int) -> dict[str, Any]:
+    """One run's per-generation curves (raw and normalised fitness, sigma per module)."""
+    rows = read_metrics(record["run_dir"])
+    span = run_span(record["run_dir"])
+    sigma = module_series(rows, "sigma")
+    scale = [abs(r["goal"][0]) * max_episode_steps for r in rows]
+    mean, best = [_nan(r["fitness_mean"]) for r in rows], [_nan(r["fitness_best"]) for r in rows]
     return {
-        "scheme": scheme,
-        "seed": seed,
-        "wall_s": round(wall, 2),
-        "span": [times[0]["unix_time"] - times[0]["eval_seconds"], times[-1]["unix_time"]],
+        "scheme": record["arm"],
+        "seed": record["seed"],
+        # a reused run: the span of the original run, from its timing file
+        "wall_s": round(span[1] - span[0] if record["reused"] else record["seconds"], 2),
+        "span": list(span),
         "generation": [r["generation"] for r in rows],
         "goal": [r["goal"][0] for r in rows],
         "goal_shift": [r["goal_shift"] for r in rows],
-        "fitness_mean": [_nan(r["fitness_mean"]) for r in rows],
-        "fitness_best": [_nan(r["fitness_best"]) for r in rows],
-        "norm_mean": [1 + _nan(r["fitness_mean"]) / c for r, c in zip(rows, scale, strict=True)],
-        "norm_best": [1 + _nan(r["fitness_best"]) / c for r, c in zip(rows, scale, strict=True)],
-        "sigma": {m: [r[f"sigma/{m}"] for r in rows] for m in modules},
+        "fitness_mean": mean,
+        "fitness_best": best,
+        "norm_mean": [1 + f / c for f, c in zip(mean, scale, strict=True)],
+        "norm_best": [1 + f / c for f, c in zip(best, scale, strict=True)],
+        "sigma": {m: sigma[m] for m in sorted(sigma)},
         "env_steps_total": rows[-1]["env_steps_total"],
     }
-
-
-def _finished(run_dir: Path, config: RunConfig) -> bool:
-    """A run folder written with this exact config and holding every generation."""
-    path = run_dir / "config.json"
-    if not path.exists() or json.loads(path.read_text()) != config.to_dict():
-        return False
-    return len(read_metrics(run_dir)) == config.generations
 
 
 def _nan(value: float | None) -> float:
@@ -190,13 +177,10 @@ def _nan(value: float | None) -> float:
 
 def run_all(args: Args) -> dict[str, list[dict[str, Any]]]:
     """Every (scheme, seed) run, ``args.processes`` at a time; grouped by scheme, seed order."""
-    jobs = [(args, scheme, seed) for seed in range(args.seeds) for scheme in args.schemes]
-    if args.processes > 1:
-        # spawn: no forked MuJoCo or BLAS state in the children
-        with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
-            runs = pool.map(run_one, jobs, chunksize=1)
-    else:
-        runs = [run_one(job) for job in jobs]
+    make = lambda scheme, seed: make_config(args, scheme, seed)  # noqa: E731
+    specs = grid(args.schemes, range(args.seeds), make, args.runs_dir, "{arm}_s{seed}", True)
+    records = train_grid(specs, args.processes, reuse=args.reuse_runs)
+    runs = [curves(r, args.max_episode_steps) for r in records]
     return {s: sorted((r for r in runs if r["scheme"] == s), key=lambda r: r["seed"])
             for s in args.schemes}  # fmt: skip
 
@@ -207,13 +191,9 @@ def run_all(args: Args) -> dict[str, list[dict[str, Any]]]:
 
 
 def mean_ci(values: Sequence[float]) -> dict[str, Any]:
-    """Mean and 95% Student-t interval over seeds (no scipy in the venv)."""
-    v = np.asarray(values, dtype=np.float64)
-    mean = float(v.mean())
-    if len(v) < 2:
-        return {"mean": mean, "lo": math.nan, "hi": math.nan, "per_seed": v.tolist()}
-    half = t975(len(v) - 1) * float(v.std(ddof=1)) / math.sqrt(len(v))
-    return {"mean": mean, "lo": mean - half, "hi": mean + half, "per_seed": v.tolist()}
+    """Mean and 95% Student-t interval over seeds (``pbml_control.stats``), and the values."""
+    m, lo, hi = (float(x) for x in interval(np.asarray(values, dtype=np.float64)))
+    return {"mean": m, "lo": lo, "hi": hi, "per_seed": np.asarray(values, float).tolist()}
 
 
 def shift_table(run: dict[str, Any], period: int, adapt_k: int) -> list[dict[str, Any]]:
@@ -271,7 +251,9 @@ def summarise(runs: list[dict[str, Any]], args: Args) -> dict[str, Any]:
         for key, value in values.items():
             per_seed.setdefault(key, []).append(value)
     summary = {key: mean_ci(v) for key, v in per_seed.items()}
-    summary["improved_shifts"] = {"improved": improved, "shifts": total}
+    share = wilson_interval(improved, total)
+    summary["improved_shifts"] = {"improved": improved, "shifts": total, "share": share.mean,
+                                  "lo": share.lo, "hi": share.hi}  # fmt: skip
     summary["wall_s"] = mean_ci([r["wall_s"] for r in runs])
     summary["env_steps_total"] = [r["env_steps_total"] for r in runs]
     return summary
@@ -284,274 +266,8 @@ def _mean_gain(shifts: list[dict[str, Any]], keep: Any) -> float:
 
 def paired(a: dict[str, Any], b: dict[str, Any], key: str) -> dict[str, Any]:
     """PBML minus a baseline, seed by seed (same goals and episode seeds), for one summary key."""
-    diff = np.asarray(a[key]["per_seed"]) - np.asarray(b[key]["per_seed"])
-    return mean_ci(diff.tolist())
-
-
-# ----------------------------------------------------------------------------------------------
-# Figures
-# ----------------------------------------------------------------------------------------------
-
-COLORS = {"pbml": "tab:blue", "greedy": "tab:red", "truncation": "tab:green"}
-
-
-def _shift_lines(ax: Any, run: dict[str, Any]) -> None:
-    for g in np.flatnonzero(np.asarray(run["goal_shift"]) == 1):
-        ax.axvline(g, color="0.6", lw=0.7, ls="--", zorder=0)
-
-
-def plot_figures(grouped: dict[str, list[dict[str, Any]]], out_dir: Path) -> list[Path]:
-    """One PBML run (fitness + sigma), and the scheme comparison over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths = []
-    first = next(iter(grouped))
-    run = grouped[first][0]
-    gens = np.asarray(run["generation"])
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
-    ax1.plot(gens, run["fitness_mean"], label="mean fitness", color="tab:blue")
-    ax1.plot(gens, run["fitness_best"], label="best fitness", color="tab:orange")
-    _shift_lines(ax1, run)
-    twin = ax1.twinx()
-    twin.step(gens, run["goal"], where="post", color="0.3", lw=0.8, alpha=0.6)
-    twin.set_ylabel("target velocity (grey)")
-    ax1.set_ylabel("episode return")
-    ax1.set_title(f"{first}, seed {run['seed']}: HalfCheetahVel, dashed lines = goal shifts")
-    ax1.legend(loc="lower right")
-    for m, curve in run["sigma"].items():
-        ax2.plot(gens, curve, label=m)
-    _shift_lines(ax2, run)
-    ax2.set_yscale("log")
-    ax2.set_ylabel("population mean sigma")
-    ax2.set_xlabel("generation")
-    ax2.legend(title="module")
-    fig.tight_layout()
-    paths.append(out_dir / "halfcheetah_pbml_run.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-
-    titles = ("mean fitness", "best fitness", "normalised mean fitness", "normalised best")
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8), sharex=True)
-    for scheme, runs in grouped.items():
-        for ax, key in zip(axes.flat, CURVE_KEYS, strict=True):
-            curves = np.asarray([r[key] for r in runs])
-            color = COLORS.get(scheme)
-            ax.plot(
-                gens, np.nanmean(curves, axis=0), color=color, label=f"{scheme} (n={len(runs)})"
-            )
-            ax.fill_between(gens, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.15)
-    for ax, title in zip(axes.flat, titles, strict=True):
-        _shift_lines(ax, run)
-        ax.set_title(f"{title} (mean over seeds, band: min-max over seeds)")
-    axes[1, 0].set_xlabel("generation")
-    axes[1, 1].set_xlabel("generation")
-    axes[0, 0].legend()
-    fig.suptitle("Same goals per seed for every scheme; dashed lines: goal shifts of seed 0")
-    fig.tight_layout()
-    paths.append(out_dir / "halfcheetah_schemes.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-
-    fig, axes = plt.subplots(1, len(grouped), figsize=(5 * len(grouped), 4), sharey=True)
-    for ax, (scheme, runs) in zip(np.atleast_1d(axes), grouped.items(), strict=True):
-        for m in runs[0]["sigma"]:
-            curves = np.asarray([r["sigma"][m] for r in runs])
-            (line,) = ax.plot(gens, curves.mean(axis=0), label=m)
-            ax.fill_between(gens, curves.min(axis=0), curves.max(axis=0), alpha=0.15,
-                            color=line.get_color())  # fmt: skip
-        _shift_lines(ax, run)
-        ax.set_yscale("log")
-        ax.set_title(f"{scheme}: population mean sigma per module")
-        ax.set_xlabel("generation")
-        ax.legend(title="module")
-    fig.tight_layout()
-    paths.append(out_dir / "halfcheetah_sigma.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    return paths
-
-
-# ----------------------------------------------------------------------------------------------
-# Report
-# ----------------------------------------------------------------------------------------------
-
-
-def _ci(stat: dict[str, Any], key: str = "") -> str:
-    fmt = ".3f" if key.startswith("norm") else ".1f"
-    if math.isnan(stat["lo"]):
-        return f"{stat['mean']:{fmt}}"
-    return f"{stat['mean']:{fmt}} [{stat['lo']:{fmt}}, {stat['hi']:{fmt}}]"
-
-
-COLUMNS = (
-    ("mean_last25", "mean fitness, last 25%"),
-    ("mean_all", "mean fitness, all gens"),
-    ("best_last25", "best fitness, last 25%"),
-    ("best_all", "best fitness, all gens"),
-    ("norm_mean_last25", "normalised mean fitness, last 25%"),
-    ("norm_best_last25", "normalised best fitness, last 25%"),
-    ("adapt_gain_mean", "mean gain k gens after shift"),
-    ("adapt_gain_best", "best gain k gens after shift"),
-)
-
-
-def write_report(data: dict[str, Any], out_dir: Path, figures: list[Path]) -> Path:
-    """halfcheetah.md: settings, table, paired differences, per-shift check, plain reading."""
-    args, summary, runs = data["args"], data["summary"], data["runs"]
-    schemes = list(summary)
-    k = max(1, min(args["adapt_k"], args["period"] - 1))
-    steps = {s: sorted(set(summary[s]["env_steps_total"])) for s in schemes}
-    lines = [
-        "# HalfCheetahVel: does PBML learn, and how does it compare?",
-        "",
-        "Written by `scripts/experiment_halfcheetah.py"
-        + (" --quick`" if args["quick"] else "`")
-        + ". Raw per-generation numbers: `halfcheetah.json`.",
-        "",
-        "## Settings (the same for every scheme)",
-        "",
-        f"- task HalfCheetahVel, reward = -|x_vel - target| - 0.1 |a|^2 per step; "
-        f"{args['max_episode_steps']} steps, 1 episode per member per generation; random goal "
-        f"shift every {args['period']} generations (target in [-2, -0.5] or [0.5, 2])",
-        f"- population {args['population_size']}, {args['generations']} generations, "
-        f"seeds 0..{args['seeds'] - 1}; MLP hidden {list(args['hidden'])}, tanh, obs normalisation",
-        f"- mutation: init sigma {args['init_sigma']}, tau {args['tau']}, order {args['order']}",
-        f"- pbml: death rate {args['death_rate']}, parent pressure {args['parent_pressure']}; "
-        f"greedy: (1 + {args['population_size'] - 1}); truncation: top "
-        f"{args['truncation_fraction']:.0%} kept",
-        f"- env steps per run: {steps} (same budget for every scheme)",
-        f"- goals and episode seeds depend only on the seed, so schemes are paired by seed; "
-        f"adaptation k = {k}",
-        f"- runtime: {data['runtime_s']:.0f} s wall for all {sum(len(r) for r in runs.values())} "
-        f"runs with {args['processes']} processes; mean per run "
-        + ", ".join(f"{s} {summary[s]['wall_s']['mean']:.0f} s" for s in schemes),
-        "",
-        "## Results",
-        "",
-        "Mean [95% t-CI] over seeds. Fitness = episode return (higher is better, 0 is perfect).",
-        "",
-        "| scheme | " + " | ".join(title for _, title in COLUMNS) + " | epochs improved |",
-        "|---" * (len(COLUMNS) + 2) + "|",
-    ]
-    for s in schemes:
-        imp = summary[s]["improved_shifts"]
-        cells = [_ci(summary[s][key], key) for key, _ in COLUMNS]
-        lines.append(f"| {s} | " + " | ".join(cells) + f" | {imp['improved']}/{imp['shifts']} |")
-    lines += [
-        "",
-        '"epochs improved": over all seeds, the shifts after which mean fitness at the last '
-        "generation of the epoch is higher than at its first generation.",
-        "",
-    ]
-    if "pbml" in schemes and len(schemes) > 1:
-        lines += ["PBML minus baseline, paired by seed (mean [95% t-CI]):", ""]
-        lines += ["| baseline | " + " | ".join(t for _, t in COLUMNS) + " |"]
-        lines += ["|---" * (len(COLUMNS) + 1) + "|"]
-        for s in schemes:
-            if s != "pbml":
-                diffs = [_ci(data["paired"][s][key], key) for key, _ in COLUMNS]
-                lines.append(f"| {s} | " + " | ".join(diffs) + " |")
-        lines.append("")
-    lines += ["Final population mean sigma per module (mean over seeds):", ""]
-    modules = [key.split("/", 1)[1] for key in summary[schemes[0]] if key.startswith("sigma_f")]
-    lines += ["| scheme | " + " | ".join(modules) + " |", "|---" * (len(modules) + 1) + "|"]
-    for s in schemes:
-        cells = [f"{summary[s][f'sigma_final/{m}']['mean']:.4f}" for m in modules]
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    lines += ["", "## Figures", ""]
-    lines += [f"![{p.stem}]({p.name})" for p in figures]
-    lines += [
-        "",
-        f"Top: one run ({schemes[0]}, seed 0); dashed lines mark goal shifts, grey the target "
-        "velocity; bottom: population mean sigma per module. Second figure: all schemes.",
-        "",
-        f"## Mean fitness after each shift ({schemes[0]}, per seed)",
-        "",
-        "| seed | shift gen | target | mean at start | mean after k | mean at end | improved |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for run in runs[schemes[0]]:
-        mean = run["fitness_mean"]
-        for sh in run["shifts"]:
-            after = mean[min(sh["generation"] + k, len(mean) - 1)]
-            lines.append(
-                f"| {run['seed']} | {sh['generation']} | {sh['goal']:+.2f} | "
-                f"{sh['mean_start']:.1f} | {after:.1f} | {sh['mean_end']:.1f} | "
-                f"{'yes' if sh['improved'] else 'no'} |"
-            )
-    lines += ["", "## What the data shows", "", *data["reading"], "", *CAVEATS, ""]
-    path = out_dir / "halfcheetah.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def plain_reading(summary: dict[str, Any], paired_diffs: dict[str, Any]) -> list[str]:
-    """Statements generated from the numbers, so the text cannot drift from the table."""
-    out = []
-    for s, sm in summary.items():
-        imp = sm["improved_shifts"]
-        every = "yes" if imp["improved"] == imp["shifts"] else "no"
-        out.append(
-            f"- {s}: mean fitness improves after every shift? **{every}** "
-            f"({imp['improved']}/{imp['shifts']} epochs end higher than they start); mean "
-            f"gain {sm['adapt_gain_mean']['mean']:+.1f} in the first k generations "
-            f"({sm['adapt_gain_early']['mean']:+.1f} after shifts in the first half of the run, "
-            f"{sm['adapt_gain_late']['mean']:+.1f} in the second half)."
-        )
-    for s, sm in summary.items():
-        norm, best = sm["norm_mean_last25"], sm["norm_best_last25"]
-        where = "above" if norm["lo"] > 0 else "below" if norm["hi"] < 0 else "not clearly above"
-        out.append(
-            f"- {s}: normalised mean fitness over the last 25% is {_ci(norm, 'norm')}, "
-            f"{where} standing still (0); the best member reaches {_ci(best, 'norm')} "
-            "(1 = perfect tracking)."
-        )
-    for key, label in (("mean_last25", "average"), ("best_last25", "best"),
-                       ("norm_mean_last25", "normalised average")):  # fmt: skip
-        ranked = sorted(summary, key=lambda s: -summary[s][key]["mean"])
-        out.append(
-            f"- {label} fitness over the last 25%: "
-            + " > ".join(f"{s} ({_ci(summary[s][key], key)})" for s in ranked)
-            + "."
-        )
-    for s, diffs in paired_diffs.items():
-        for key, label in (("mean_last25", "average"), ("best_last25", "best"),
-                           ("norm_mean_last25", "normalised average")):  # fmt: skip
-            d = diffs[key]
-            if math.isnan(d["lo"]):
-                verdict = "too few seeds for an interval"
-            elif d["lo"] > 0:
-                verdict = "PBML higher, CI excludes 0"
-            elif d["hi"] < 0:
-                verdict = f"{s} higher, CI excludes 0"
-            else:
-                verdict = "CI includes 0: no clear difference at this seed count"
-            out.append(f"- PBML - {s}, {label} fitness (last 25%): {_ci(d, key)}: {verdict}.")
-    return out
-
-
-CAVEATS = (
-    "Caveats: an epoch starts right after a shift, when the population is tuned to the old"
-    ' target (often the other direction), so "improves within the epoch" mostly measures'
-    " recovery on the new goal; it is necessary for learning, not evidence of a better learning"
-    " ability. Raw returns scale with |target| (standing still scores -|target| x steps), so raw"
-    " means mix easy and hard epochs; the normalised columns remove that. Three seeds give wide"
-    " intervals; read the paired differences.",
-    "",
-    "Settings tried before this run (pilot, PBML, seed 0, population 48, 40 generations, goal"
-    " period 10, 200 steps): init sigma 0.05 reached mean fitness -139 at generation 29 vs -205"
-    " for init sigma 0.1 (-142 vs -143 at generation 39), so 0.05 (the config default) was"
-    " used for every scheme. The period was then raised to 15 to give each epoch time to"
-    " recover. No other settings were tuned, and none per scheme.",
-)
-
-
-# ----------------------------------------------------------------------------------------------
-# Main
-# ----------------------------------------------------------------------------------------------
+    diffs, _ = paired_difference(a[key]["per_seed"], b[key]["per_seed"])
+    return mean_ci(diffs)
 
 
 def _round(value: Any) -> Any:
@@ -569,12 +285,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
     grouped = run_all(args)
-    runtime = time.perf_counter() - started
-    if args.reuse_runs:  # wall time of the original runs: first start to last finish
-        every = [r for runs in grouped.values() for r in runs]
-        runtime = max(r["span"][1] for r in every) - min(r["span"][0] for r in every)
+    every = [r for runs in grouped.values() for r in runs]  # first start to last finish
+    runtime = max(r["span"][1] for r in every) - min(r["span"][0] for r in every)
     summary = {s: summarise(runs, args) for s, runs in grouped.items()}
     paired_diffs = {
         s: {key: paired(summary["pbml"], summary[s], key) for key, _ in COLUMNS}

@@ -89,13 +89,21 @@ def grid(
     seeds: Iterable[int],
     make_config: Callable[[str, int], RunConfig],
     runs_dir: str | Path,
+    name: str = "{arm}__seed{seed}",
+    seed_major: bool = False,
 ) -> list[RunSpec]:
-    """Every (arm, seed) in arm-major order, folders ``<runs_dir>/<arm>__seed<seed>``."""
-    seeds = list(seeds)
+    """Every (arm, seed), arm-major (or ``seed_major``), folders ``<runs_dir>/<name>``."""
+    arms, seeds = list(arms), list(seeds)
+    pairs = (
+        [(a, s) for s in seeds for a in arms]
+        if seed_major
+        else [(a, s) for a in arms for s in seeds]
+    )
     return [
-        RunSpec(arm, seed, make_config(arm, seed), str(Path(runs_dir) / f"{arm}__seed{seed}"))
-        for arm in arms
-        for seed in seeds
+        RunSpec(
+            arm, seed, make_config(arm, seed), str(Path(runs_dir) / name.format(arm=arm, seed=seed))
+        )
+        for arm, seed in pairs
     ]
 
 
