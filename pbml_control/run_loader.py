@@ -219,21 +219,31 @@ def evaluate_genome(
         )[0]
 
 
-def load_genome_source(path: Path) -> GenomeSource:
-    """A genome file on the task it names, checked to fit it; problems are one-line errors."""
+def load_genome_source(
+    path: Path,
+    task: str | None = None,
+    episodes: int = 1,
+    max_episode_steps: int = 1000,
+    hint: str = "",
+) -> GenomeSource:
+    """A genome file on ``task`` (default: the task it names), checked to fit it; problems are
+    one-line errors, ``hint`` appended where the task is missing. ``episodes`` and
+    ``max_episode_steps`` shape its evaluator."""
     from pbml_control.policies import load_genome
 
     if not path.is_file():
-        raise SourceError(f"genome file not found: {path}")
+        raise SourceError(f"genome file {'not a file' if path.exists() else 'not found'}: {path}")
     try:
         genome = load_genome(path)
     except ValueError as exc:
         raise SourceError(str(exc)) from None
-    task = genome.metadata.get("task")
-    if not isinstance(task, str) or not task:
-        raise SourceError(f"{path} names no task (metadata 'task' is missing)")
+    named = task or genome.metadata.get("task")
+    if not named:
+        raise SourceError(f"{path} names no task (metadata 'task' is missing){hint}")
+    if not isinstance(named, str):
+        raise SourceError(f"{path}: its metadata 'task' is not a name ({named!r}){hint}")
     try:
-        evaluator = genome_evaluator(genome, task)
+        evaluator = genome_evaluator(genome, named, episodes, max_episode_steps)
     except ValueError as exc:
         raise SourceError(f"{path}: {exc}") from None
     return GenomeSource(path, genome, evaluator)

@@ -1,7 +1,7 @@
 """``pbml evaluate``: a saved genome file on a task, a variant or unseen goals.
 
-The genome file is read by ``load_genome`` (safetensors: no pickle is ever loaded), and the
-rollouts run through the same evaluator as training (``pbml_control.evaluator``).
+The genome file is read by the run loader (``run_loader.load_genome_source``: safetensors, no
+pickle is ever loaded), and the rollouts run through the same evaluator as training.
 """
 
 from __future__ import annotations
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from pbml_control.memory import check_fits, rollout_bytes
-    from pbml_control.policies import load_genome
-    from pbml_control.run_loader import evaluate_genome
+    from pbml_control.run_loader import load_genome_source
     from pbml_control.zoo import genome_path
 
     if args.episodes < 1 or args.steps < 1:
@@ -58,21 +57,6 @@ def run(args: argparse.Namespace) -> int:
         f"evaluating {args.episodes:,} episodes at once",
         "lower --episodes",
     )
-    args.genome = genome_path(args.genome)
-    if not args.genome.is_file():
-        what = "not a file" if args.genome.exists() else "not found"
-        raise ConfigError(f"genome file {what}: {args.genome}")
-    try:
-        genome = load_genome(args.genome)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    task = args.task or genome.metadata.get("task")
-    if not task:
-        raise ConfigError(f"{args.genome} names no task; pass --task")
-    if not isinstance(task, str):
-        raise ConfigError(
-            f"{args.genome}: its metadata 'task' is not a name ({task!r}); pass --task"
-        )
     goal = None
     if args.goal is not None:
         try:
@@ -83,12 +67,18 @@ def run(args: argparse.Namespace) -> int:
             ) from None
         if not np.isfinite(goal).all():
             raise ConfigError(f"goal {args.goal!r} must be finite")
+    path = genome_path(args.genome)
+    source = load_genome_source(path, args.task, args.episodes, args.steps, "; pass --task")
     try:
-        returns = evaluate_genome(genome, task, goal, args.episodes, args.steps, args.seed)
+        returns = source.evaluator.evaluate_genome(
+            source.genome.params, goal, args.episodes, args.seed, source.normalizer_state
+        )[0]
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    finally:
+        source.close()
     print(
-        f"{task}: mean return {returns.mean():.4g} over {len(returns)} episodes "
+        f"{source.task_name}: mean return {returns.mean():.4g} over {len(returns)} episodes "
         f"(min {returns.min():.4g}, max {returns.max():.4g})"
     )
     return 0
