@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import resource
 import time
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ import mujoco
 import numpy as np
 
 from pbml_control.envs import make_task_spec
+from pbml_control.experiments.runs import process_map
 from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
 
 
@@ -67,10 +67,12 @@ def parallel_limit(task: str, seconds: float, processes: int) -> float:
     On machines whose cores share caches, memory bandwidth or a physical core (SMT), two
     loops together reach less than twice one loop; this is the fair ceiling for W workers.
     """
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(processes) as pool:
-        rates = pool.starmap(simulator_limit, [(task, seconds)] * processes)
+    rates = process_map(_simulator_limit, [(task, seconds)] * processes, processes)
     return float(sum(rates))
+
+
+def _simulator_limit(job: tuple[str, float]) -> float:
+    return simulator_limit(*job)
 
 
 def evaluator_throughput(
