@@ -152,14 +152,15 @@ class Evaluator:
     ``evaluate_population`` takes one goal (goal_dim,) or a set (k, goal_dim): each member then
     runs every goal with the generation's episode seeds, and its fitness is the mean over all
     of them. Worker processes or Ray actors start on the first population and stop on
-    :meth:`close`; single genomes always run in this process.
+    :meth:`close`; single genomes always run in this process. A ``backend`` given here is used
+    instead of the one the config names (tests inject failing workers this way).
     """
 
-    def __init__(self, config: MujocoProblemConfig) -> None:
+    def __init__(self, config: MujocoProblemConfig, backend: Backend | None = None) -> None:
         self.config = config
         self._local = Rollouts(config)
         self.goal_space = goal_space(config.task)
-        self._backend: Backend | None = None
+        self._backend = backend
 
     @property
     def task(self) -> Any:

@@ -15,6 +15,7 @@ import numpy as np
 
 from pbml_control.config import build_section
 from pbml_control.evaluator import Evaluator, ProblemState, Rollouts
+from pbml_control.evaluators import Backend
 from pbml_control.genome import ModuleLayout
 from pbml_control.mujoco_config import MujocoProblemConfig
 from pbml_control.problem import Evaluation
@@ -33,9 +34,9 @@ class MujocoProblem:
 
     goal_sets = True  # evaluate() accepts (k, goal_dim) goals
 
-    def __init__(self, config: MujocoProblemConfig) -> None:
+    def __init__(self, config: MujocoProblemConfig, backend: Backend | None = None) -> None:
         self.config = config
-        self.evaluator = Evaluator(config)
+        self.evaluator = Evaluator(config, backend)
         self.task = self.evaluator.task
         self.layout: ModuleLayout = self.evaluator.layout
         self.problem_state: ProblemState = self.evaluator.initial_state()

@@ -105,8 +105,8 @@ def test_killed_ray_actor_is_restarted_and_results_are_unchanged(tmp_path):
     finally:
         clean.close()
     marker = tmp_path / "killed"
-    problem = MujocoProblem(dataclasses.replace(config, backend="ray"))
-    problem.evaluator._backend = RayBackend(KillOnceRollouts, (config, str(marker)), workers=2)
+    backend = RayBackend(KillOnceRollouts, (config, str(marker)), workers=2)
+    problem = MujocoProblem(dataclasses.replace(config, backend="ray"), backend)
     try:
         got = generations(problem)
     finally:

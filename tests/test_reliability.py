@@ -56,9 +56,8 @@ def test_killed_worker_is_retried_and_results_are_unchanged(tmp_path):
     finally:
         clean.close()
     marker = tmp_path / "killed"
-    problem = MujocoProblem(TINY_MUJOCO)
     backend = ProcessBackend(KillOnceRollouts, (TINY_MUJOCO, str(marker)), workers=2)
-    problem.evaluator._backend = backend
+    problem = MujocoProblem(TINY_MUJOCO, backend)
     try:
         got = evaluate_generations(problem)
     finally:
