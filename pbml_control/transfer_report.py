@@ -16,6 +16,7 @@ import numpy as np
 
 from pbml_control.atomic import atomic_output
 from pbml_control.plotting import save_figure
+from pbml_control.stats import format_ci
 from pbml_control.transfer import METRICS
 
 __all__ = ["dumps", "plot_transfer", "transfer_table", "write_outputs"]
@@ -29,11 +30,7 @@ def _cell(stat: dict[str, Any]) -> str:
     if "median" in stat:  # a censored time: Kaplan-Meier median and the seeds that reached it
         median = "—" if stat["median"] is None else _fmt(stat["median"])
         return f"median {median} ({stat['reached']}/{stat['n']} reached)"
-    if stat["mean"] is None:
-        return "—"
-    if stat["ci_low"] is None:
-        return _fmt(stat["mean"])
-    return f"{_fmt(stat['mean'])} [{_fmt(stat['ci_low'])}, {_fmt(stat['ci_high'])}]"
+    return format_ci(stat, ".4g")
 
 
 def transfer_table(data: dict[str, Any]) -> str:
