@@ -4,7 +4,7 @@ The evaluation itself is :class:`~pbml_control.evaluator.Evaluator`'s, which tak
 the run's :class:`~pbml_control.evaluator.ProblemState` (observation statistics, env steps)
 explicitly. This adapter keeps the newest state for the loop's ``evaluate``/``state_dict``/
 ``load_state_dict`` protocol; code that wants the state in its own hands calls
-:meth:`MujocoProblem.evaluate_state` or the evaluator directly.
+``problem.evaluator.evaluate_population`` with it.
 """
 
 from __future__ import annotations
@@ -51,21 +51,10 @@ class MujocoProblem:
         """A goal from a config must lie in the task's goal space."""
         self.evaluator.validate_goal(goal)
 
-    def evaluate_state(
-        self,
-        params: np.ndarray,
-        goal: np.ndarray,
-        seed: int,
-        generation: int,
-        state: ProblemState,
-    ) -> tuple[Evaluation, ProblemState]:
-        """``evaluate`` with the state explicit: nothing in the problem changes."""
-        return self.evaluator.evaluate_population(params, goal, seed, generation, state)
-
     def evaluate(
         self, params: np.ndarray, goal: np.ndarray, seed: int, generation: int
     ) -> Evaluation:
-        evaluation, self.problem_state = self.evaluate_state(
+        evaluation, self.problem_state = self.evaluator.evaluate_population(
             params, goal, seed, generation, self.problem_state
         )
         return evaluation

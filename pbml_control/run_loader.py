@@ -44,15 +44,10 @@ class SourceError(UserError):
     """A run folder, checkpoint or genome file a user can fix; its message is one line."""
 
 
-@dataclass
-class RunSource:
-    """A checkpoint with its run's evaluator and problem state (observation statistics)."""
+class _Evaluated:
+    """What both sources read from their evaluator."""
 
-    path: Path
-    checkpoint: Checkpoint
-    config: RunConfig
     evaluator: Evaluator
-    state: ProblemState  # the checkpoint's; evaluations never change it
 
     @property
     def task_name(self) -> str:
@@ -60,7 +55,22 @@ class RunSource:
 
     @property
     def task(self) -> Any:
+        """The task spec (fast path) or generic task the evaluator runs."""
         return self.evaluator.task
+
+    def close(self) -> None:
+        self.evaluator.close()
+
+
+@dataclass
+class RunSource(_Evaluated):
+    """A checkpoint with its run's evaluator and problem state (observation statistics)."""
+
+    path: Path
+    checkpoint: Checkpoint
+    config: RunConfig
+    evaluator: Evaluator
+    state: ProblemState  # the checkpoint's; evaluations never change it
 
     @property
     def policy_spec(self) -> PolicySpec:
@@ -75,12 +85,9 @@ class RunSource:
         """The member's flat policy parameters."""
         return self.checkpoint.population.params[member.index]
 
-    def close(self) -> None:
-        self.evaluator.close()
-
 
 @dataclass
-class GenomeSource:
+class GenomeSource(_Evaluated):
     """One saved genome (a file or a zoo entry) with an evaluator built for its task.
 
     It offers what render and export read from a :class:`RunSource`, so a genome goes through
@@ -92,14 +99,6 @@ class GenomeSource:
     evaluator: Evaluator
 
     @property
-    def task_name(self) -> str:
-        return str(self.evaluator.config.task)
-
-    @property
-    def task(self) -> Any:
-        return self.evaluator.task
-
-    @property
     def policy_spec(self) -> PolicySpec:
         return self.genome.spec  # the file's own spec, exactly as a user's export builds it
 
@@ -109,9 +108,6 @@ class GenomeSource:
 
     def params(self, member: Any) -> np.ndarray:
         return self.genome.params
-
-    def close(self) -> None:
-        self.evaluator.close()
 
 
 Source = RunSource | GenomeSource

@@ -54,7 +54,7 @@ def test_generic_returns_equal_a_plain_gymnasium_loop(env_id: str) -> None:
         running = ObsNormalizer(problem.task.obs_dim)
         running.update([_obs_stats(problem.task.obs_dim, rng)])
         norm = running.state_dict()
-        evaluation, _ = problem.evaluate_state(
+        evaluation, _ = problem.evaluator.evaluate_population(
             params, np.zeros(0), 4, 2, ProblemState(norm, env_steps_total=0)
         )
         fitness = evaluation.fitness
