@@ -1,9 +1,10 @@
 """The ``pbml`` command line.
 
 Each command lives in its own module under ``pbml_control/commands/`` with ``register(sub)``
-and ``run(args) -> int``. Every user error (bad config, bad checkpoint, a run folder in the
-way, a file that cannot be read or written) prints one line, ``pbml: error: ...``, and exits
-with code 2 without touching anything on disk. Ctrl-C or SIGTERM, however often and however
+and ``run(args) -> int``. Every user error (a ``UserError`` from ``pbml_control/errors.py``:
+bad config, bad checkpoint, a run folder in the way; or a file that cannot be read or written)
+prints one line, ``pbml: error: ...``, here in :func:`main` and nowhere else, and exits with
+code 2 without touching anything on disk. Ctrl-C or SIGTERM, however often and however
 early, prints one line and exits with code 130.
 
 Only the standard library is imported at module level: signal handling starts before NumPy or
