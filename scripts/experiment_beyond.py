@@ -41,13 +41,12 @@ from typing import Any
 import numpy as np
 
 from pbml_control.config import RunConfig
+from pbml_control.experiments.beyond_figures import plot_differences, plot_square
 from pbml_control.experiments.beyond_report import (
-    PRIMARY,
     ROBOT_METRICS,
     SQUARE_METRICS,
-    plot_differences,
-    plot_square,
-    verdict,
+    in_arm_order,
+    verdicts,
     write_report,
 )
 from pbml_control.experiments.compare import direction, paired_epochs, paired_metric, paired_time
@@ -326,11 +325,7 @@ def compare(data: dict[str, Any]) -> None:
                 stat = paired_metric([m[key] for m in ma], [m[key] for m in mb])
             out[key] = {**stat, "effect": EFFECT[direction(stat, higher)]}
         data["comparison"]["robot"][arm] = out
-    data["verdicts"] = {
-        arm: {part: verdict([data["comparison"][part][arm][k]["effect"] for k in PRIMARY[part]])
-              for part in PRIMARY}
-        for arm in data["comparison"]["square"]
-    }  # fmt: skip
+    data["verdicts"] = verdicts(data)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -386,18 +381,6 @@ def run(args: Args) -> dict[str, Any]:
         "robot_transfer_seconds": round(now - started - square_seconds - source_seconds, 1),
         "runtime_s": round(now - started, 1),
     }
-
-
-def in_arm_order(data: dict[str, Any]) -> dict[str, Any]:
-    """JSON sorts keys; tables and figures list the arms in --arms order (fresh last)."""
-    arms = data["args"]["arms"]
-    data["square"]["arms"] = {a: data["square"]["arms"][a] for a in arms}
-    data["robot"]["arms"] = {a: data["robot"]["arms"][a] for a in (*arms, "fresh")}
-    data["robot_sources"] = {a: data["robot_sources"][a] for a in arms}
-    for part in ("square", "robot"):
-        data["comparison"][part] = {a: data["comparison"][part][a] for a in arms if a != "pbml"}
-    data["verdicts"] = {a: data["verdicts"][a] for a in arms if a != "pbml"}
-    return data
 
 
 if __name__ == "__main__":
