@@ -43,12 +43,19 @@ class ProblemState:
     """A MuJoCo run's state besides its genomes: observation statistics and env steps so far.
 
     ``normalizer`` holds the arrays of ``ObsNormalizer.state_dict()`` (count, mean, m2, clip,
-    eps). It is kept, and checkpointed, even when ``obs_normalization`` is off; policies then
-    ignore it.
+    eps), copied and read-only: a state never changes, each generation makes a new one. It is
+    kept, and checkpointed, even when ``obs_normalization`` is off; policies then ignore it.
     """
 
     normalizer: dict[str, np.ndarray]
     env_steps_total: int = 0
+
+    def __post_init__(self) -> None:
+        frozen = {k: np.array(v, copy=True) for k, v in self.normalizer.items()}
+        for array in frozen.values():
+            array.setflags(write=False)
+        object.__setattr__(self, "normalizer", frozen)
+        object.__setattr__(self, "env_steps_total", int(self.env_steps_total))
 
     @classmethod
     def initial(cls, obs_dim: int) -> ProblemState:

@@ -35,6 +35,8 @@ def test_evaluate_population_is_a_function_of_its_inputs(population):
         kept = copy(start)
         first, after = evaluator.evaluate_population(population, goal, 3, 0, start)
         assert same(start, kept)
+        with pytest.raises(ValueError, match="read-only"):
+            after.normalizer["mean"][0] = 1.0
         again, after_again = evaluator.evaluate_population(population, goal, 3, 0, start)
         assert np.array_equal(first.fitness, again.fitness) and same(after, after_again)
         # the next generation starts from the returned state, and its statistics moved on
