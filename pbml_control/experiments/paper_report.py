@@ -184,8 +184,10 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
         "the transfer, fitness memory forgotten). "
         "A goal epoch is a **hit** when at least one member is inside a square in at least one "
         "of its generations. **Transfer success = share of goal epochs that are hits** (95% "
-        "Wilson interval over the epochs of all seeds). Also reported: mean population fitness "
-        "over all transfer generations, and generations from a shift to the first hit: an epoch "
+        "Wilson interval over the epochs of all seeds; it treats epochs as independent, so the "
+        "spread between seeds shows in the paired differences below). Also reported: mean "
+        "population fitness over all transfer generations, and generations from a shift to the "
+        "first hit: an epoch "
         f"without a hit is censored at {args['period']}, so the table gives the Kaplan-Meier "
         "median over the epochs of all seeds and how many epochs had a hit.",
         "- Controls on Hard Square: **fresh** = new random genomes (initial_state on "
