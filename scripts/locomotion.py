@@ -68,6 +68,7 @@ ARMS: dict[str, tuple[str, ...]] = {
     "episodes3": ("problem.episodes=3",),
     "shift1": ("problem.survival_shift=1.0",),
     "noshift": ("problem.survival_shift=0.0",),
+    "shift1_keep": ("problem.survival_shift=1.0", "selection.survivor_fitness='keep'"),
     "shift1_reevaluate": ("problem.survival_shift=1.0", "selection.survivor_fitness='reevaluate'"),
     "shift1_average": ("problem.survival_shift=1.0", "selection.survivor_fitness='average'"),
 }
