@@ -91,6 +91,9 @@ class Args:
     """truncation GA keeps the top k = fraction * N"""
     adapt_k: int = 5
     """generations after a shift over which the adaptation gain is measured"""
+    from_json: bool = False
+    """run nothing: write the report again from out_dir/halfcheetah.json (statistics over seeds
+    as saved; the share of improving epochs and the reading are recomputed)"""
     reuse_runs: bool = False
     """keep run folders in runs_dir written with the same config (finished ones are read, not
     trained again)"""
@@ -251,9 +254,7 @@ def summarise(runs: list[dict[str, Any]], args: Args) -> dict[str, Any]:
         for key, value in values.items():
             per_seed.setdefault(key, []).append(value)
     summary = {key: mean_ci(v) for key, v in per_seed.items()}
-    share = wilson_interval(improved, total)
-    summary["improved_shifts"] = {"improved": improved, "shifts": total, "share": share.mean,
-                                  "lo": share.lo, "hi": share.hi}  # fmt: skip
+    summary["improved_shifts"] = {"improved": improved, "shifts": total}  # report() adds its share
     summary["wall_s"] = mean_ci([r["wall_s"] for r in runs])
     summary["env_steps_total"] = [r["env_steps_total"] for r in runs]
     return summary
@@ -285,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.from_json:
+        return report(json.loads((out_dir / "halfcheetah.json").read_text("utf-8")), out_dir)
     grouped = run_all(args)
     every = [r for runs in grouped.values() for r in runs]  # first start to last finish
     runtime = max(r["span"][1] for r in every) - min(r["span"][0] for r in every)
@@ -300,13 +303,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "config_example": make_config(args, args.schemes[0], 0).to_dict(),
         "summary": summary,
         "paired": paired_diffs,
-        "reading": plain_reading(summary, paired_diffs),
         "runs": grouped,
     }
-    figures = plot_figures(grouped, out_dir)
+    return report(data, out_dir)
+
+
+def report(data: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Figures, halfcheetah.md and halfcheetah.json from the numbers."""
+    for sm in data["summary"].values():
+        imp = sm["improved_shifts"]
+        share = wilson_interval(imp["improved"], imp["shifts"])
+        imp.update(share=share.mean, lo=share.lo, hi=share.hi)
+    runs = data.pop("runs")  # keep the file's key order: reading, then runs
+    data.update(reading=plain_reading(data["summary"], data["paired"]), runs=runs)
+    figures = plot_figures(data["runs"], out_dir)
     write_report(data, out_dir, figures)
     (out_dir / "halfcheetah.json").write_text(json.dumps(_round(data), indent=1), "utf-8")
-    print(f"wrote {out_dir}/halfcheetah.md in {runtime:.0f} s")
+    print(f"wrote {out_dir}/halfcheetah.md in {data['runtime_s']:.0f} s")
     print("\n".join(data["reading"]))
     return data
 

@@ -239,7 +239,7 @@ def plain_reading(summary: dict[str, Any], paired_diffs: dict[str, Any]) -> list
         for key, label in (("mean_last25", "average"), ("best_last25", "best"),
                            ("norm_mean_last25", "normalised average")):  # fmt: skip
             d = diffs[key]
-            if math.isnan(d["lo"]):
+            if d["lo"] is None or math.isnan(d["lo"]):
                 verdict = "too few seeds for an interval"
             elif d["lo"] > 0:
                 verdict = "PBML higher, CI excludes 0"
