@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.experiments.beyond_report import PRIMARY, ROBOT_METRICS, SQUARE_METRICS
+from pbml_control.plotting import save_figure
 
 __all__ = ["plot_differences", "plot_square"]
 
@@ -50,8 +51,7 @@ def plot_square(data: dict[str, Any], out_dir: Path) -> Path:
     )
     fig.tight_layout()
     path = out_dir / "beyond_square.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
     return path
 
 
@@ -96,6 +96,5 @@ def plot_differences(data: dict[str, Any], out_dir: Path) -> Path:
     )
     fig.tight_layout()
     path = out_dir / "beyond_differences.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
     return path

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from pbml_control.plotting import save_figure
 from pbml_control.stats import format_ci
 
 __all__ = ["CAVEATS", "COLUMNS", "plain_reading", "plot_figures", "write_report"]
@@ -54,8 +55,7 @@ def plot_figures(grouped: dict[str, list[dict[str, Any]]], out_dir: Path) -> lis
     ax2.legend(title="module")
     fig.tight_layout()
     paths.append(out_dir / "halfcheetah_pbml_run.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
 
     titles = ("mean fitness", "best fitness", "normalised mean fitness", "normalised best")
     fig, axes = plt.subplots(2, 2, figsize=(13, 8), sharex=True)
@@ -76,8 +76,7 @@ def plot_figures(grouped: dict[str, list[dict[str, Any]]], out_dir: Path) -> lis
     fig.suptitle("Same goals per seed for every scheme; dashed lines: goal shifts of seed 0")
     fig.tight_layout()
     paths.append(out_dir / "halfcheetah_schemes.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
 
     fig, axes = plt.subplots(1, len(grouped), figsize=(5 * len(grouped), 4), sharey=True)
     for ax, (scheme, runs) in zip(np.atleast_1d(axes), grouped.items(), strict=True):
@@ -93,8 +92,7 @@ def plot_figures(grouped: dict[str, list[dict[str, Any]]], out_dir: Path) -> lis
         ax.legend(title="module")
     fig.tight_layout()
     paths.append(out_dir / "halfcheetah_sigma.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
     return paths
 
 

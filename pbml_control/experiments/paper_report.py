@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.experiments.paper_claims import ci_text, observations
+from pbml_control.plotting import save_figure
 from pbml_control.selection import SCHEMES
 
 __all__ = ["plot_figures", "write_report"]
@@ -69,8 +70,7 @@ def plot_figures(data: dict[str, Any], out_dir: Path) -> list[Path]:
     fig.suptitle(f"mean over {data['args']['seeds']} seeds, 95% t-interval bands")
     fig.tight_layout()
     paths.append(out_dir / "numeric_world.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for cond in MAIN:
@@ -86,8 +86,7 @@ def plot_figures(data: dict[str, Any], out_dir: Path) -> list[Path]:
     fig.suptitle("'static' = PBML with a goal that never moves")
     fig.tight_layout()
     paths.append(out_dir / "square_world.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
 
     conds = [c for c in res["transfer"] if not c.startswith("pbml ")]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
@@ -106,8 +105,7 @@ def plot_figures(data: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_title(f"Hard Square: {title}", fontsize=10)
     fig.tight_layout()
     paths.append(out_dir / "transfer.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for cond in (*MAIN, "fresh"):
@@ -122,8 +120,7 @@ def plot_figures(data: dict[str, Any], out_dir: Path) -> list[Path]:
     fig.suptitle("after transfer, under PBML on Hard Square; lines = where the genomes evolved")
     fig.tight_layout()
     paths.append(out_dir / "transfer_curves.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save_figure(fig, paths[-1], dpi=110)
     return paths
 
 
