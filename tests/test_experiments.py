@@ -15,6 +15,7 @@ from pbml_control.experiments.toy import evolve_curves, hit_summary, toy_config
 from pbml_control.registry import make_problem
 from pbml_control.runner import read_metrics
 from pbml_control.transfer import transfer_start
+from pbml_control.transfer_metrics import SavedPlan, aggregate, reaggregate
 
 TOY = {"population_size": 8, "scheme": "pbml", "schedule": "random", "period": 3,
        "init_sigma": 1.0, "tau": 0.2}  # fmt: skip
@@ -96,3 +97,30 @@ def test_direction_reads_intervals_and_censored_tests():
     assert direction(paired_time(never, never)) is None
     sooner = paired_epochs([([0, 1, 0], [True] * 3)] * 4, [([3, 3, 2], [False, False, True])] * 4)
     assert sooner["z"] < 0 and direction(sooner) == 1
+
+
+def test_transfer_summary_of_time_to_threshold_is_censored_and_reaggregates():
+    """Generations to threshold: no mean of 'not reached = N + 1', a Kaplan-Meier median and the
+    share reached; a saved transfer aggregates again to the same numbers."""
+    plan = {"seeds": [0, 1, 2], "k": 1, "threshold": 1.0, "threshold_fraction": 0.5,
+            "arms": ["slow", "fresh"]}  # fmt: skip
+    curves = {"slow": [[0, 0, 1], [0, 0, 0], [0, 1, 1]], "fresh": [[0, 0, 0]] * 3}
+    results = [
+        {
+            "arm": arm,
+            "seed": seed,
+            "fitness_mean": curve,
+            "fitness_best": curve,
+            "members_evaluated": 6,
+        }
+        for arm, arm_curves in curves.items()
+        for seed, curve in enumerate(arm_curves)
+    ]
+    data = aggregate(SavedPlan(plan), results)
+    slow = data["arms"]["slow"]
+    assert [s["metrics"]["generations_to_threshold"] for s in slow["seeds"].values()] == [2, 3, 1]
+    time = slow["summary"]["generations_to_threshold"]
+    assert "mean" not in time and time["median"] == 2 and (time["reached"], time["n"]) == (2, 3)
+    assert 0 < time["reached_ci_low"] < 2 / 3 < time["reached_ci_high"] < 1
+    assert data["arms"]["fresh"]["summary"]["generations_to_threshold"]["median"] is None
+    assert reaggregate(data) == data
