@@ -16,7 +16,9 @@ from pbml_control.runlock import LOCK_NAME
 __all__ = ["RUN_OWN_FILES", "OutputPathError", "check_output_file", "check_output_folder"]
 
 # What a run folder holds for itself; checkpoints/ is the run's too, whatever is in it.
-RUN_OWN_FILES = frozenset({"config.json", "metrics.jsonl", "timing.jsonl", LOCK_NAME})
+RUN_OWN_FILES = frozenset(
+    {"config.json", "metrics.jsonl", "timing.jsonl", "resumes.jsonl", LOCK_NAME}
+)
 
 
 class OutputPathError(UserError):

@@ -2,7 +2,9 @@
 
 Layout of a run folder::
 
-    config.json          the resolved configuration (and nothing else decides the run)
+    config.json          the resolved configuration (and nothing else decides the run);
+                         a resume that changes a key (generations, ...) rewrites it
+    resumes.jsonl        one line per resume: when, from where, what changed (resume_record.py)
     metrics.jsonl        one deterministic row per generation
     timing.jsonl         wall-clock numbers per generation (kept apart: they never repeat)
     checkpoints/         gen_XXXXXX.npz + gen_XXXXXX.json, see checkpoint.py
@@ -48,6 +50,7 @@ from pbml_control.metrics_log import (
 )
 from pbml_control.problem import Problem
 from pbml_control.registry import make_problem
+from pbml_control.resume_record import config_json, nothing_to_do, record_resume
 from pbml_control.runfolder import RunFolderError, check_new_run_dir, create_run_dir
 from pbml_control.runlock import RunLock
 
@@ -84,6 +87,8 @@ class TrainResult:
     run_dir: Path
     state: EvolutionState
     last_metrics: Metrics | None
+    # Set when a resumed run had nothing left to run: why (one line), and nothing was written.
+    nothing_to_do: str | None = None
 
 
 def _config_difference(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> str:
@@ -299,12 +304,19 @@ def _train(
                     "resuming from its last checkpoint"
                 )
             state = _resume_state(run_dir, config, problem, commit, notify or _stderr)
+            spent = problem.state_dict().get("env_steps_total")
+            env_steps = None if spent is None else int(spent)
+            reason = nothing_to_do(state.generation, config, env_steps)
+            if reason is not None:
+                return TrainResult(run_dir, state, None, nothing_to_do=reason)
+            stored = stored_config(run_dir).to_dict()
+            record_resume(run_dir, stored, config, state.generation, env_steps, commit)
         else:
             state = initial_state(config, problem)
             first = _checkpoint(state, config, problem.state_dict(), commit)
             lock = create_run_dir(
                 run_dir,
-                json.dumps(config.to_dict(), indent=1, sort_keys=True),
+                config_json(config),
                 lambda partial: save_checkpoint(partial / "checkpoints", first),
                 overwrite,
             )

@@ -116,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
+    if result.nothing_to_do is not None:
+        print(f"run {result.run_dir}: nothing to do: {result.nothing_to_do}")
+        return 0
     row = result.last_metrics or {}
     print(
         f"run {result.run_dir}: generation {result.state.generation}, "
