@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium
 import numpy as np
 
 from pbml_control.envs.batch_rollout import ActFn, ObsCallback, rollout_batch
 from pbml_control.envs.generic import EnvPool, GenericTask, make_generic_task, rollout_generic
-from pbml_control.envs.registry import make_task_spec, parse_task_name
+from pbml_control.envs.registry import make_task_spec, parse_task_name, task_path
 from pbml_control.envs.task_spec import TaskSpec
 
 Task = TaskSpec | GenericTask
@@ -37,13 +36,7 @@ def make_task(name: str, **kwargs: Any) -> Task:
     `gymnasium.make` arguments on the generic path (besides `max_episode_steps`). A name that
     is neither raises ValueError naming it.
     """
-    try:
-        parse_task_name(name)
-    except ValueError as fast_error:
-        try:
-            gymnasium.spec(name)
-        except gymnasium.error.Error:
-            raise ValueError(f"{fast_error}; nor is {name!r} a Gymnasium id") from None
+    if task_path(name) == "generic":  # raises, with the closest name, for neither path
         return make_generic_task(name, **kwargs)
     return make_task_spec(name, **kwargs)
 

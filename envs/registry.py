@@ -18,6 +18,7 @@ import gymnasium
 
 from pbml_control.envs.goals import GOAL_SPACES, GoalSpace, NoGoalSpace
 from pbml_control.envs.gym_specs import GYM_TASK_SPECS
+from pbml_control.envs.names import did_you_mean
 from pbml_control.envs.specs import TASK_SPECS
 from pbml_control.envs.task_spec import TaskSpec
 from pbml_control.envs.variants import NAMED_VARIANTS, named_variant
@@ -60,12 +61,39 @@ def task_id(task: str, variant: str | None = None) -> str:
     return f"{NAMESPACE}/{task}{suffix}-v{VERSION}"
 
 
+class UnknownTaskError(ValueError):
+    """A name whose task is none of ours (it may still be a Gymnasium id: see `task_path`)."""
+
+
+def task_names() -> list[str]:
+    """Every name `parse_task_name` accepts without a namespace: tasks and task-variants."""
+    names = list(ALL_SPECS)
+    for task in ALL_SPECS:
+        for variant in TASK_VARIANTS[task]:
+            base, _, version = task.rpartition("-v") if task in GYM_TASK_SPECS else (task, "", "")
+            names.append(f"{base}-{variant}-v{version}" if version else f"{task}-{variant}")
+    return names
+
+
+def _unknown_variant(task: str, variant: str) -> ValueError:
+    available = TASK_VARIANTS[task]
+    if not available:
+        return ValueError(f"task {task!r} has no variants (asked for {variant!r})")
+    listed = f"(available: {', '.join(available)})"
+    if variant in NAMED_VARIANTS:
+        return ValueError(f"variant {variant!r} is not registered for {task!r} {listed}")
+    hint = did_you_mean(variant, available)
+    return ValueError(f"unknown variant {variant!r} of {task!r} {listed}{hint}")
+
+
 def parse_task_name(name: str) -> tuple[str, str | None]:
     """Split `HalfCheetahVel`, `HalfCheetahVel-Heavy` or `PBML/HalfCheetahVel-Heavy-v0`
-    into (task, variant); unknown tasks or variants raise ValueError naming them."""
+    into (task, variant). A name whose task is not ours raises `UnknownTaskError`; one of our
+    tasks with a version or variant it does not have raises ValueError with a suggestion
+    (`HalfCheetahVel-v5` is not silently read as `HalfCheetahVel-v0`)."""
     m = _ID_RE.match(name)
     if m is None:
-        raise ValueError(f"unknown task {name!r}; known tasks: {sorted(ALL_SPECS)}")
+        raise UnknownTaskError(f"unknown task {name!r}")
     task, _, variant = m.group("name").partition("-")
     version = m.group("version")
     if version is not None and f"{task}-v{version}" in GYM_TASK_SPECS:
@@ -73,16 +101,33 @@ def parse_task_name(name: str) -> tuple[str, str | None]:
     elif task in _GYM_FAMILIES and version is None:
         raise ValueError(f"task {name!r} needs a version on the fast path: {_GYM_FAMILIES[task]}")
     elif task not in TASK_SPECS:
-        raise ValueError(f"unknown task {task!r} in {name!r}; known tasks: {sorted(ALL_SPECS)}")
+        raise UnknownTaskError(f"unknown task {name!r}")
+    elif version is not None and int(version) != VERSION:
+        fixed = name[: m.start("version") - 2] + f"-v{VERSION}"
+        raise ValueError(f"task {name!r} has no version v{version}; did you mean {fixed!r}?")
     if variant:
         if variant not in TASK_VARIANTS[task]:
-            named_variant(variant)  # raises for names that are no variant at all
-            raise ValueError(
-                f"variant {variant!r} is not registered for {task!r}; "
-                f"available: {list(TASK_VARIANTS[task])}"
-            )
+            raise _unknown_variant(task, variant)
         return task, variant
     return task, None
+
+
+def task_path(name: str) -> str:
+    """``"fast"`` for a name `make_task_spec` knows, ``"generic"`` for any other registered
+    Gymnasium id; anything else raises ValueError in one line with the closest known name."""
+    try:
+        parse_task_name(name)
+    except UnknownTaskError:
+        try:
+            gymnasium.spec(name)
+        except gymnasium.error.Error:
+            pool = [*task_names(), *gymnasium.registry]
+            hint = did_you_mean(name.removeprefix(f"{NAMESPACE}/"), pool)
+            raise ValueError(
+                f"unknown task {name!r}: neither one of ours nor a Gymnasium id{hint}"
+            ) from None
+        return "generic"
+    return "fast"
 
 
 def make_task_spec(name: str, **kwargs: Any) -> TaskSpec:
@@ -102,14 +147,9 @@ def make_task_spec(name: str, **kwargs: Any) -> TaskSpec:
 def goal_space(name: str) -> GoalSpace:
     """The goal space of a task, by any of the names `make_task_spec` accepts; any other name
     (a Gymnasium id on the generic path) has no goals."""
-    try:
-        task, _ = parse_task_name(name)
-    except ValueError as fast_error:
-        try:
-            gymnasium.spec(name)
-        except gymnasium.error.Error:
-            raise ValueError(f"{fast_error}; nor is {name!r} a Gymnasium id") from None
+    if task_path(name) == "generic":
         return NoGoalSpace(name)
+    task, _ = parse_task_name(name)
     return GOAL_SPACES[task] if task in GOAL_SPACES else NoGoalSpace(task)
 
 

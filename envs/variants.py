@@ -17,6 +17,8 @@ import gymnasium
 import mujoco
 import numpy as np
 
+from pbml_control.envs.names import did_you_mean
+
 ASSET_DIR = Path(gymnasium.__file__).parent / "envs" / "mujoco" / "assets"
 
 
@@ -67,7 +69,8 @@ def named_variant(name: str) -> Variant:
         return NAMED_VARIANTS[name]
     except KeyError:
         raise ValueError(
-            f"unknown variant {name!r}; known variants: {sorted(NAMED_VARIANTS)}"
+            f"unknown variant {name!r} (known: {', '.join(sorted(NAMED_VARIANTS))})"
+            f"{did_you_mean(name, NAMED_VARIANTS)}"
         ) from None
 
 

@@ -32,8 +32,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"pbml: error: {message}\n")
 
 
+def version_text() -> str:
+    """``pbml 0.1.0``, plus the git commit when run from a checkout (what a checkpoint records)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from pbml_control.checkpoint import git_commit
+
+    try:
+        text = f"pbml {version('pbml-control')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        text = "pbml (not installed)"
+    commit = git_commit()
+    return text if commit == "unknown" else f"{text} (git {commit[:12]})"
+
+
+class _Version(argparse.Action):
+    """``--version``, computed only when asked for (it starts a git subprocess)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(version_text())
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pbml", description="Population-Based Meta Learning for robot control.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"pbml_control.commands.{name}").register(sub)

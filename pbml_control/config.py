@@ -19,6 +19,7 @@ from pbml_control.mutation import MutationConfig
 from pbml_control.operators import OperatorsConfig
 from pbml_control.schedules import ScheduleConfig
 from pbml_control.selection import SelectionConfig
+from pbml_control.suggest import closest
 
 __all__ = [
     "ConfigError",
@@ -153,7 +154,9 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
     for key, value in data.items():
         name = f"{prefix}{key}"
         if key not in fields:
-            raise ConfigError(f"unknown config key {name!r}")
+            match = closest(key, fields)
+            hint = f"; did you mean {prefix + match!r}?" if match else ""
+            raise ConfigError(f"unknown config key {name!r}{hint}")
         if key in _SECTIONS and cls is RunConfig:
             if key == "problem":
                 value = _problem_table(value, name)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pbml_control.config import ConfigError, ProblemConfig
 from pbml_control.problem import Problem
+from pbml_control.suggest import did_you_mean
 
 __all__ = ["PROBLEMS", "make_problem"]
 
@@ -22,7 +23,10 @@ PROBLEMS: dict[str, str] = {
 def make_problem(config: ProblemConfig, **runtime: Any) -> Problem:
     """Build the configured problem; bad names or settings raise :class:`ConfigError`."""
     if config.name not in PROBLEMS:
-        raise ConfigError(f"unknown problem {config.name!r}; known: {', '.join(sorted(PROBLEMS))}")
+        raise ConfigError(
+            f"unknown problem {config.name!r}{did_you_mean(config.name, PROBLEMS)} "
+            f"(known: {', '.join(sorted(PROBLEMS))})"
+        )
     module_name, func_name = PROBLEMS[config.name].split(":")
     factory = getattr(importlib.import_module(module_name), func_name)
     try:

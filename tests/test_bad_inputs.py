@@ -319,6 +319,52 @@ CASES = [
         f"train {SQUARE} --set generations=1.5 {NEW}",
         "generations: expected int",
     ),
+    # mistyped or invented names: refused with the closest known name, never guessed at
+    Bad(
+        "set-key-typo",
+        f"train {SQUARE} --set generation=3 {NEW}",
+        "unknown config key 'generation'; did you mean 'generations'?",
+    ),
+    Bad(
+        "set-nested-key-typo",
+        f"train {SQUARE} --set selection.schem=greedy {NEW}",
+        "did you mean 'selection.scheme'?",
+    ),
+    Bad(
+        "problem-typo",
+        f"train {SQUARE} --set problem.name=squar {NEW}",
+        "unknown problem 'squar'; did you mean 'square'?",
+    ),
+    Bad(
+        "task-invented-version",
+        f"train {CHEETAH} --set problem.task=HalfCheetahVel-v5 {NEW}",
+        "no version v5; did you mean 'HalfCheetahVel-v0'?",
+    ),
+    Bad(
+        "task-typo",
+        f"train {CHEETAH} --set problem.task=HalfChetahVel {NEW}",
+        "did you mean 'HalfCheetahVel'?",
+    ),
+    Bad(
+        "gym-id-typo",
+        f"train {CHEETAH} --set problem.task=Pendulm-v1 {NEW}",
+        "nor a Gymnasium id; did you mean 'Pendulum-v1'?",
+    ),
+    Bad(
+        "variant-typo",
+        f"train {CHEETAH} --set problem.task=HalfCheetahVel-Heavvy {NEW}",
+        "did you mean 'Heavy'?",
+    ),
+    Bad(
+        "variant-of-a-task-without-variants",
+        f"train {CHEETAH} --set problem.task=ReacherGoal-Heavy {NEW}",
+        "'ReacherGoal' has no variants",
+    ),
+    Bad(
+        "evaluate-task-invented-version",
+        "evaluate {tmp}/g.safetensors --task PBML/HalfCheetahVel-Heavy-v3",
+        "did you mean 'PBML/HalfCheetahVel-Heavy-v0'?",
+    ),
     # sizes: the memory estimate, before anything is allocated
     Bad(
         "population-1e9",

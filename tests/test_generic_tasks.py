@@ -110,7 +110,9 @@ def test_spaces_and_names() -> None:
     assert (lake.obs_dim, lake.act_dim, lake.discrete) == (16, 4, True)  # one-hot observations
     with pytest.raises(ValueError, match=r"observation space Tuple\("):
         pe.make_task("Blackjack-v1")
-    with pytest.raises(ValueError, match="nor is 'NoSuchEnv-v0' a Gymnasium id"):
+    with pytest.raises(
+        ValueError, match="unknown task 'NoSuchEnv-v0': neither one of ours nor a Gymnasium id"
+    ):
         pe.make_task("NoSuchEnv-v0")
     if "PBMLTest/MultiBinary-v0" not in gym.registry:
         gym.register("PBMLTest/MultiBinary-v0", entry_point=_MultiBinaryEnv)
