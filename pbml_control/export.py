@@ -49,6 +49,8 @@ def save_member(source: Source, member: Member, goals: list[np.ndarray], out: st
             # a goal set (schedule.goals_per_generation > 1) is listed goal by goal
             "goals": [[float(g) for g in row] for goal in goals for row in np.atleast_2d(goal)],
             "fitness": member.fitness,
+            # the horizon it was trained and ranked on: pbml evaluate's default episode length
+            "max_episode_steps": int(source.evaluator.config.max_episode_steps),
             "git_commit": source.checkpoint.meta.get("git_commit", "unknown"),
         },
     )

@@ -27,6 +27,7 @@ __all__ = [
     "ZooEntry",
     "ZooError",
     "entries",
+    "entry_card",
     "genome_path",
     "plain_loop_returns",
     "zoo_root",
@@ -85,32 +86,25 @@ def genome_path(name: str | os.PathLike[str]) -> Path:
     return zoo_root() / task / "genome.safetensors"
 
 
+def entry_card(name: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The card of ``zoo:<task>`` (None for any other name): its ``episode_steps`` is the
+    horizon the entry was trained and measured on."""
+    text = os.fspath(name)
+    if not text.startswith(PREFIX):
+        return None
+    genome_path(text)  # a one-line ZooError for an unknown entry
+    task = text[len(PREFIX) :]
+    return next(e.card for e in entries() if e.task == task)
+
+
 def plain_loop_returns(genome: Any, env_id: str, seeds: list[int], steps: int) -> np.ndarray:
     """Returns of the genome's exported torch module in a plain Gymnasium loop, per seed.
 
-    This is the loop a user writes: ``gymnasium.make(env_id)``, ``env.reset(seed=s)``, the
+    This is the loop a user writes (:mod:`pbml_control.user_loop`, the one ``pbml evaluate``
+    runs): ``gymnasium.make(env_id, max_episode_steps=steps)``, ``env.reset(seed=s)``, the
     module's action for the observation, until termination or ``steps`` steps.
     """
-    import gymnasium
-    import torch
+    from pbml_control.user_loop import run_episodes
 
-    import pbml_control.envs  # noqa: F401  (registers PBML/ ids)
-    from pbml_control.policies import to_torch_module
-
-    module = to_torch_module(genome.spec, genome.params, genome.normalizer_state)
-    returns = []
-    env = gymnasium.make(env_id, max_episode_steps=steps)
-    try:
-        for seed in seeds:
-            obs, _ = env.reset(seed=int(seed))
-            total, done = 0.0, False
-            while not done:
-                with torch.no_grad():
-                    action = module(torch.as_tensor(obs)).numpy()
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
-    finally:
-        env.close()
-    return np.array(returns)
+    result = run_episodes(genome, env_id, seeds, {"max_episode_steps": int(steps)})
+    return np.array(result.returns)

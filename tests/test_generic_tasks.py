@@ -146,7 +146,7 @@ def test_train_and_evaluate_a_generic_task(tmp_path: Path, capsys) -> None:
     assert main(["export", str(out), "--out", str(genome)]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(genome), "--steps", "20", "--episodes", "2"]) == 0
-    assert "Pendulum-v1: mean return" in capsys.readouterr().out
+    assert "task Pendulum-v1, goal none" in capsys.readouterr().out
     video = tmp_path / "p.mp4"
     assert main(["render", str(out), "--steps", "2", "--size", "32x32", "--out", str(video)]) == 2
     err = capsys.readouterr().err.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from pbml_control.config import ConfigError
 
@@ -123,7 +124,26 @@ def run(args: argparse.Namespace) -> int:
             atomic_write_bytes(args.torch, torch_data)
     finally:
         source.close()
-    fitness = "" if member.fitness is None else f", fitness {member.fitness:.4g}"
-    also = "" if args.torch is None else f" and {args.torch}"
-    print(f"saved member {member.id} ({member.label}{fitness}) to {path}{also}")
+    print(_ranking(source, member, goals))
+    print(f"wrote {path} (genome: policy spec, parameters, normaliser; pbml evaluate reads it)")
+    if args.torch is not None:
+        print(f"wrote {args.torch} (torch state_dict of the policy module)")
     return 0
+
+
+def _ranking(source: Any, member: Any, goals: list[Any]) -> str:
+    """Which member, and on what it was ranked: goals, episodes, horizon, seeds."""
+    from pbml_control.members import GenomeSource
+
+    if isinstance(source, GenomeSource):
+        return f"member {member.id} ({member.label}): the file's one genome, saved as it is"
+    if member.fitness is None:
+        return f"member {member.id} ({member.label}): chosen by id, not ranked"
+    config = source.evaluator.config
+    shown = "; ".join(repr([float(x) for x in g.reshape(-1)]) for g in goals) or "none"
+    return (
+        f"member {member.id} ({member.label}), fitness {member.fitness!r}: ranked on goal "
+        f"{shown}, {config.episodes} episode(s) of {config.max_episode_steps} steps (the run's "
+        f"training horizon), episodes seeded from the run seed and checkpoint generation "
+        f"{source.checkpoint.generation}; a fresh evaluation, so not the metrics' best"
+    )
