@@ -17,7 +17,7 @@ system-deps:
 $(BIN)/pbml: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,ray]"
+	$(BIN)/pip install --quiet -e ".[dev,ray,tensorboard]"
 	touch $(BIN)/pbml
 
 setup: system-deps $(BIN)/pbml

@@ -7,6 +7,7 @@ Layout of a run folder::
     resumes.jsonl        one line per resume: when, from where, what changed (resume_record.py)
     metrics.jsonl        one deterministic row per generation
     timing.jsonl         wall-clock numbers per generation (kept apart: they never repeat)
+    tb/                  TensorBoard event files, with --tensorboard (tensorboard_log.py)
     checkpoints/         gen_XXXXXX.npz + gen_XXXXXX.json, see checkpoint.py
     .lock                held by the one process writing the run (runlock.py)
 
@@ -53,6 +54,7 @@ from pbml_control.registry import make_problem
 from pbml_control.resume_record import config_json, nothing_to_do, record_resume
 from pbml_control.runfolder import RunFolderError, check_new_run_dir, create_run_dir
 from pbml_control.runlock import RunLock
+from pbml_control.tensorboard_log import TensorBoardLog, require
 
 __all__ = ["RunError", "RunInterrupted", "TrainResult", "read_metrics", "train"]
 
@@ -267,17 +269,23 @@ def train(
     progress: Callable[[EvolutionState, Metrics, float], None] | None = None,
     problem_runtime: dict[str, Any] | None = None,
     notify: Callable[[str], None] | None = None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """Train (or resume) a run in ``run_dir``; raises ConfigError/RunError on bad input.
 
     ``notify`` receives one-line notices (default: printed to stderr), such as a resume under
-    another code version. SIGINT and SIGTERM save a checkpoint and raise RunInterrupted; any
-    further signal is ignored until that is done.
+    another code version. ``tensorboard`` also writes each generation to ``RUN/tb/``
+    (tensorboard_log.py; results are the same without it). SIGINT and SIGTERM save a
+    checkpoint and raise RunInterrupted; any further signal is ignored until that is done.
     """
     run_dir = Path(run_dir)
+    if tensorboard:
+        require()
     config = resolve_run_config(run_dir, config, resume, overwrite)
     with interrupts_as_exceptions():
-        return _train(run_dir, config, resume, overwrite, progress, problem_runtime, notify)
+        return _train(
+            run_dir, config, resume, overwrite, progress, problem_runtime, notify, tensorboard
+        )
 
 
 def _train(
@@ -288,6 +296,7 @@ def _train(
     progress: Callable[[EvolutionState, Metrics, float], None] | None,
     problem_runtime: dict[str, Any] | None,
     notify: Callable[[str], None] | None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     problem = make_problem(config.problem, **(problem_runtime or {}))
     lock: RunLock | None = None
@@ -326,9 +335,13 @@ def _train(
         problem_state, row = problem.state_dict(), None
         metrics_file = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
         timing_file = (run_dir / "timing.jsonl").open("a", encoding="utf-8")
+        board = TensorBoardLog(run_dir, state.generation) if tensorboard else None
         try:
             for new_state, metrics, seconds in generations(state, config, problem):
                 _append_rows(metrics_file, timing_file, metrics, seconds)
+                if board is not None:
+                    pop = new_state.population
+                    board.write(metrics, seconds, pop.log_sigma, pop.layout.names)
                 new_problem_state = problem.state_dict()
                 last = new_state.generation >= config.generations or budget_spent(config, problem)
                 if new_state.generation % config.checkpoint_every == 0 or last:
@@ -351,6 +364,8 @@ def _train(
         finally:
             metrics_file.close()
             timing_file.close()
+            if board is not None:
+                board.close()
         return TrainResult(run_dir, state, row)
     finally:
         ignore_interrupts()  # nor the worker pool's shutdown, which then hung

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -364,6 +365,14 @@ CASES = [
         "evaluate-task-invented-version",
         "evaluate {tmp}/g.safetensors --task PBML/HalfCheetahVel-Heavy-v3",
         "did you mean 'PBML/HalfCheetahVel-Heavy-v0'?",
+    ),
+    Bad(
+        "tensorboard-not-installed",
+        f"train {SQUARE} --tensorboard {NEW}",
+        "--tensorboard needs the tensorboard package: pip install 'pbml-control[tensorboard]'",
+        patch=lambda mp: mp.setitem(
+            sys.modules, "tensorboard.summary.writer.event_file_writer", None
+        ),
     ),
     # sizes: the memory estimate, before anything is allocated
     Bad(

@@ -17,6 +17,7 @@ TRAIN_EXAMPLE = """examples:
   pbml train configs/default.toml
   pbml train configs/square.toml --set selection.scheme=greedy --set seed=3 --out runs/sq
   pbml train --resume runs/sq --set generations=400
+  pbml train configs/default.toml --tensorboard --out runs/hc   # then: tensorboard --logdir runs
   pbml train configs/default.toml --backend ray --address ray://head:10001
 """
 
@@ -45,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write each generation to RUN/tb/ for `tensorboard --logdir RUN` (needs "
+        "pip install 'pbml-control[tensorboard]'); a resumed run that has tb/ keeps writing it",
+    )
+    train.add_argument(
         "--backend",
         choices=("local", "ray"),
         help="where MuJoCo rollouts run (same as --set problem.backend=...)",
@@ -72,6 +79,7 @@ def _default_run_dir(config: RunConfig, config_path: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from pbml_control.progress import ProgressBar
     from pbml_control.runner import RunInterrupted, stored_config, train
+    from pbml_control.tensorboard_log import TB_FOLDER
 
     if args.resume is None and args.config is None:
         raise ConfigError("train needs a CONFIG file or --resume RUN_DIR")
@@ -94,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = stored_config(args.resume, args.overrides)
     run_dir = args.resume or args.out or _default_run_dir(config, args.config)
+    # A run started with --tensorboard keeps its curves going when resumed without the flag.
+    tensorboard = args.tensorboard or (args.resume is not None and (run_dir / TB_FOLDER).is_dir())
     bar = None if args.quiet else ProgressBar(config.generations)
     try:
         result = train(
@@ -103,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=bar.update if bar else None,
             notify=lambda message: print(f"pbml: note: {message}", file=sys.stderr),
+            tensorboard=tensorboard,
         )
     except RunInterrupted as stop:
         if bar:  # closed first, so that the resume hint is the last line on the terminal
