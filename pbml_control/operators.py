@@ -1,4 +1,4 @@
-"""Operators beyond the paper (issue 6), each off by default and each a small pure function.
+"""Operators beyond the paper, each off by default and each a small pure function.
 
 The paper's own reading of its robot results is that PBML genomes learn to constrain their
 mutation and so may miss an optimum outside the space they still explore. These operators are

@@ -1,5 +1,5 @@
 """Every output is whole or absent, and never costs the user an older file: videos, GIFs, PNGs,
-torch exports and transfer reports (docs/reliability.md, issue 12 items 7 and 8).
+torch exports and transfer reports (docs/reliability.md).
 
 The kill campaigns start the real command, wait until it is writing, then SIGKILL, SIGTERM or
 SIGINT it after a random delay. ``pytest -m slow tests/test_atomic_outputs.py -s`` runs the

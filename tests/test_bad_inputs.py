@@ -3,7 +3,7 @@
 
 Each case runs the real command in a scratch folder holding copies of a Square World run
 (``run``), a tiny HalfCheetah run (``hc``) and a genome file exported from it; the SHA-256 of
-every file there (and the list of folders) is compared before and after. Before issue 12,
+every file there (and the list of folders) is compared before and after. Before these checks,
 about half of these ended in a traceback, ran with NaN, hung, or changed files.
 """
 

@@ -53,3 +53,13 @@ def test_a_wrong_name_is_refused_with_the_closest_one(name, message):
 def test_closest_is_none_when_nothing_is_close():
     assert closest("colour", ["seed", "generations", "population_size"]) is None
     assert closest("Generation", ["seed", "generations"]) == "generations"
+
+
+def test_readme_claim_of_variants_is_true():
+    """README: every goal task but ReacherGoal has the six variants; ReacherGoal has none."""
+    six = ("Heavy", "Light", "Slippery", "LowGravity", "LongLimbs", "ShortLimbs")
+    for task in ("HalfCheetahVel", "AntHeading", "HopperVel", "Walker2dVel"):
+        assert set(pe.TASK_VARIANTS[task]) == set(six), task
+        for variant in six:
+            assert task_path(f"{task}-{variant}") == "fast"
+    assert pe.TASK_VARIANTS["ReacherGoal"] == ()

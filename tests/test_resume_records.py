@@ -1,6 +1,6 @@
 """Resuming reads the record a run left and says what it finds: a resume under other code is
 named in one line, a crash's torn or binary tail is dropped, and memory is estimated before
-anything is allocated (docs/reliability.md, issue 12 items 5 and 6). Refusals are in
+anything is allocated (docs/reliability.md). Refusals are in
 test_bad_inputs.py."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Run folders: one writer at a time, names that never collide, and --overwrite that can only
-replace a run folder, atomically (docs/reliability.md, issue 12 items 1-3)."""
+replace a run folder, atomically (docs/reliability.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Ctrl-C and SIGTERM end every command cleanly: exit 130, one line, no traceback, no hang,
-whenever they arrive and however many (docs/reliability.md, issue 12 item 9)."""
+whenever they arrive and however many (docs/reliability.md)."""
 
 from __future__ import annotations
 

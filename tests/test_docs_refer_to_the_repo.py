@@ -1,0 +1,26 @@
+"""The docs refer only to what is in the repository: every relative link resolves to a file
+here, and no page cites an issue number, a file that is not here, or a folder outside it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+OUTSIDE = re.compile(r"PBML\.md|\bissues? #?\d+|\.\./shared|\bshared/", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_page_refers_only_to_the_repository(page):
+    text = page.read_text(encoding="utf-8")
+    outside = [m.group(0) for m in OUTSIDE.finditer(text)]
+    assert not outside, f"{page.name} refers outside the repository: {outside}"
+    for target in LINK.findall(text):
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue  # a web address or an anchor on the same page
+        path = (page.parent / target.split("#")[0]).resolve()
+        assert path.exists(), f"{page.name} links to {target}, which is not in the repository"
