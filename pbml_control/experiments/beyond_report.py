@@ -188,8 +188,12 @@ def write_report(data: dict[str, Any], out_dir: Path, figures: list[Path]) -> Pa
         "",
         "## Verdict per operator",
         "",
-        "Paired by seed, arm minus PBML alone, mean [95% t-CI]. An operator **helps** (or "
-        "**hurts**) on a metric when the interval excludes 0 in the good (bad) direction. The "
+        "Paired by seed, arm minus PBML alone, mean [95% t-CI]; times to a hit or a threshold, "
+        "which some epochs or seeds never reach, by censored tests (Hard Square: log-rank "
+        "stratified by seed; robot: sign test on the seeds whose order is known, 'first a vs b' "
+        "= seeds on which the arm / PBML alone got there first). An operator **helps** (or "
+        "**hurts**) on a metric when the interval excludes 0 (the test has p < 0.05) in the "
+        "good (bad) direction. The "
         "verdict per transfer rests on three primary metrics: average fitness, top fitness and "
         "generations to threshold (helps: at least one helps and none hurts; mixed: both).",
         "",
@@ -212,8 +216,9 @@ def write_report(data: dict[str, Any], out_dir: Path, figures: list[Path]) -> Pa
         "**average fitness** = population mean over all transfer generations; **threshold** = "
         "fitness 1 (a member in a square), counted in generations from each goal shift "
         f"(censored at {args.square_period}: Kaplan-Meier median over all epochs; compared by a "
-        "log-rank test stratified by seed). Success = share of goal epochs with a hit (Wilson "
-        "interval over all epochs).",
+        "log-rank test stratified by seed, which treats a seed's epochs as independent, so its "
+        "p-values are optimistic). Success = share of goal epochs with a hit (Wilson interval "
+        "over all epochs).",
         "",
         *_square_table(data),
         "",
