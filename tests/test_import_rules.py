@@ -40,6 +40,7 @@ MUJOCO_LAYER = {
     "pbml_control/commands/render.py": "`pbml render`: runs the render module",
     "pbml_control/experiments/final.py": "rolls a run's best survivor out on its MuJoCo task",
     "pbml_control/experiments/tracking.py": "rolls a goal-conditioned policy out per goal",
+    "pbml_control/user_loop.py": "a user's Gymnasium loop with the exported torch module",
     "pbml_control/zoo.py": "the zoo: replays a genome's torch module in a Gymnasium loop",
     "pbml_control/commands/zoo.py": "`pbml zoo`: lists the zoo module's entries",
 }
