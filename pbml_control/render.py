@@ -133,20 +133,23 @@ class CameraView:
     lookat: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
-#: One view per task. The planar runners are seen from the side, the Ant from above and
-#: behind, the Reacher straight from above (it does not move, so the camera does not track).
+#: One view per task. The planar runners are seen from the side, slightly from above, the Ant
+#: from above and behind, the Reacher and the Swimmer straight from above (the Reacher does not
+#: move, so the camera does not track it). Distances are chosen so the robot's larger extent
+#: spans about a third to two thirds of a 4:3 frame, never cut off
+#: (``tests/test_render_camera.py`` checks it for every task by a segmentation render).
 CAMERAS: dict[str, CameraView] = {
-    "HalfCheetahVel": CameraView("torso", distance=4.0, elevation=-15.0),
-    "HopperVel": CameraView("torso", distance=5.0, elevation=-20.0),
-    "Walker2dVel": CameraView("torso", distance=5.0, elevation=-20.0),
-    "AntHeading": CameraView("torso", distance=7.0, elevation=-35.0),
-    "ReacherGoal": CameraView(None, distance=0.75, elevation=-90.0),
-    "HalfCheetah-v5": CameraView("torso", distance=4.0, elevation=-15.0),
-    "Hopper-v5": CameraView("torso", distance=5.0, elevation=-20.0),
-    "Walker2d-v5": CameraView("torso", distance=5.0, elevation=-20.0),
-    "Ant-v5": CameraView("torso", distance=7.0, elevation=-35.0),
-    "Swimmer-v5": CameraView("torso", distance=4.0, elevation=-90.0),  # it swims in the plane
-    "InvertedPendulum-v5": CameraView("cart", distance=3.0, elevation=-10.0),
+    "HalfCheetahVel": CameraView("torso", distance=2.7, elevation=-20.0),
+    "HopperVel": CameraView("torso", distance=2.9, elevation=-15.0),
+    "Walker2dVel": CameraView("torso", distance=3.4, elevation=-15.0),
+    "AntHeading": CameraView("torso", distance=3.2, elevation=-35.0),
+    "ReacherGoal": CameraView(None, distance=0.5, elevation=-90.0),
+    "HalfCheetah-v5": CameraView("torso", distance=2.7, elevation=-20.0),
+    "Hopper-v5": CameraView("torso", distance=2.9, elevation=-15.0),
+    "Walker2d-v5": CameraView("torso", distance=3.4, elevation=-15.0),
+    "Ant-v5": CameraView("torso", distance=3.2, elevation=-35.0),
+    "Swimmer-v5": CameraView("torso", distance=3.5, elevation=-90.0),  # it swims in the plane
+    "InvertedPendulum-v5": CameraView("cart", distance=2.2, elevation=-10.0),
 }
 
 
@@ -154,7 +157,7 @@ def make_camera(model: mujoco.MjModel, task: str) -> mujoco.MjvCamera:
     """The task's view as an ``MjvCamera`` (``mjCAMERA_TRACKING`` on the torso body)."""
     import mujoco
 
-    view = CAMERAS.get(task, CameraView("torso", distance=4.0, elevation=-15.0))
+    view = CAMERAS.get(task, CameraView("torso", distance=2.7, elevation=-20.0))
     cam = mujoco.MjvCamera()
     if view.track_body is not None:
         cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
