@@ -58,6 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+GENERIC_IO = (
+    "; observations flattened (one-hot if Discrete), outputs clipped to the action space "
+    "(argmax if Discrete), as in training"
+)
+
+
 def _parse_goal(text: str | None) -> Any:
     import numpy as np
 
@@ -142,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         "returns": result.returns,
         "lengths": result.lengths,
         "mean": result.mean,
-        "policy": "exported torch module, float64 (policies.to_torch_module)",
+        "policy": "exported torch module, float64 (policies.to_torch_module)"
+        + ("" if convert is None else GENERIC_IO),
         "genome": str(path),
     }
     print(json.dumps(report) if args.json else _text(report))
@@ -157,7 +164,7 @@ def _text(r: dict[str, Any]) -> str:
     lines = [
         f"task {r['task']}, goal {goal}, steps {r['steps']} ({r['steps_from']}), "
         f"reset seeds {r['seed']}..{r['seed'] + n - 1}, {n} episode{'s' if n != 1 else ''}",
-        f"loop: gymnasium.make({call}), env.reset(seed=s), exported torch module (float64)",
+        f"loop: gymnasium.make({call}), env.reset(seed=s), {r['policy']}",
     ]
     for seed, ret, length in zip(r["seeds"], r["returns"], r["lengths"], strict=True):
         lines.append(f"  seed {seed}: return {ret!r} ({length} steps)")
