@@ -347,6 +347,10 @@ def _open_renderer(model: mujoco.MjModel, width: int, height: int) -> mujoco.Ren
     try:
         renderer = mujoco.Renderer(model, height=height, width=width)
     except Exception as exc:  # GL failures surface as ImportError, RuntimeError, GLError...
+        # A SIGINT/SIGTERM landing inside a ctypes GL call comes back as ctypes.ArgumentError
+        # ("argument 3: KeyboardInterrupt: "): it is the interrupt, not a GL failure.
+        if isinstance(exc.__context__, KeyboardInterrupt) or "KeyboardInterrupt" in str(exc):
+            raise KeyboardInterrupt from None
         backend = os.environ.get("MUJOCO_GL", "")
         hint = "libosmesa6 and MUJOCO_GL=osmesa" if backend == "egl" else "libegl1 or libosmesa6"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

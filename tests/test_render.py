@@ -217,3 +217,19 @@ def test_an_ended_episode_restarts_with_the_next_seed(tmp_path):
         for k, value in enumerate(shown[:-1]):
             expected = evaluator.trace(params, np.zeros(0), np.array([3 + k]), None, {})[0]
             assert value == expected, k
+
+
+def test_a_signal_inside_gl_context_creation_is_the_interrupt(monkeypatch):
+    """ctypes turns a KeyboardInterrupt raised by the signal handler inside a GL call into
+    ArgumentError('argument 3: KeyboardInterrupt: '); it must stay an interrupt (exit 130),
+    not become a one-line GL error (exit 2), as it did in a SIGTERM-mid-render test."""
+    import ctypes
+
+    import mujoco
+
+    def interrupted(*args, **kwargs):
+        raise ctypes.ArgumentError("argument 3: <class 'KeyboardInterrupt'>: ")
+
+    monkeypatch.setattr(mujoco, "Renderer", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        render._open_renderer(mujoco.MjModel.from_xml_string("<mujoco/>"), 32, 32)
