@@ -1,7 +1,8 @@
 """Evidence that PBML learns on HalfCheetahVel, compared with greedy and truncation selection.
 
 Read top to bottom: arguments, the runs (arms = schemes, x seeds, through
-``pbml_control.experiments.runs``), summary statistics; figures and report are in
+``pbml_control.experiments.runs``), the curves each run yields; statistics over seeds are in
+``pbml_control.experiments.halfcheetah_stats``, figures and report in
 ``pbml_control.experiments.halfcheetah_report``. Every scheme gets the same evaluation
 budget: the same population size, generations, episodes and episode length, hence the same
 number of environment steps; for a given seed every scheme also sees the same goals and episode
@@ -34,21 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pbml_control.config import RunConfig
-from pbml_control.experiments.halfcheetah_report import (
-    COLUMNS,
-    plain_reading,
-    plot_figures,
-    write_report,
-)
+from pbml_control.experiments.halfcheetah_report import COLUMNS, report
+from pbml_control.experiments.halfcheetah_stats import paired, summarise
 from pbml_control.experiments.runs import grid, run_span, train_grid
 from pbml_control.genome import module_series
 from pbml_control.runner import read_metrics
 from pbml_control.script_args import parse_dataclass_args
-from pbml_control.stats import mean_ci as interval
-from pbml_control.stats import paired_difference, wilson_interval
 
 
 @dataclass
@@ -188,100 +181,6 @@ def run_all(args: Args) -> dict[str, list[dict[str, Any]]]:
             for s in args.schemes}  # fmt: skip
 
 
-# ----------------------------------------------------------------------------------------------
-# Statistics
-# ----------------------------------------------------------------------------------------------
-
-
-def mean_ci(values: Sequence[float]) -> dict[str, Any]:
-    """Mean and 95% Student-t interval over seeds (``pbml_control.stats``), and the values."""
-    m, lo, hi = (float(x) for x in interval(np.asarray(values, dtype=np.float64)))
-    return {"mean": m, "lo": lo, "hi": hi, "per_seed": np.asarray(values, float).tolist()}
-
-
-def shift_table(run: dict[str, Any], period: int, adapt_k: int) -> list[dict[str, Any]]:
-    """Per shift: goal, fitness at the shift, k generations later and at the epoch's end."""
-    mean = np.asarray(run["fitness_mean"])
-    best = np.asarray(run["fitness_best"])
-    k = max(1, min(adapt_k, period - 1))
-    out = []
-    for g in np.flatnonzero(np.asarray(run["goal_shift"]) == 1):
-        end = min(g + period - 1, len(mean) - 1)
-        if end <= g:
-            continue
-        out.append(
-            {
-                "generation": int(g),
-                "goal": run["goal"][g],
-                "mean_start": float(mean[g]),
-                "mean_end": float(mean[end]),
-                "gain_mean_k": float(mean[min(g + k, end)] - mean[g]),
-                "gain_best_k": float(best[min(g + k, end)] - best[g]),
-                "improved": bool(mean[end] > mean[g]),
-            }
-        )
-    return out
-
-
-def summarise(runs: list[dict[str, Any]], args: Args) -> dict[str, Any]:
-    """Per-scheme numbers over seeds: final and overall fitness, adaptation, sigma."""
-    tail = max(1, args.generations // 4)
-    per_seed: dict[str, list[float]] = {}
-    improved = total = 0
-    for run in runs:
-        shifts = shift_table(run, args.period, args.adapt_k)
-        run["shifts"] = shifts
-        improved += sum(s["improved"] for s in shifts)
-        total += len(shifts)
-        mean, best = np.asarray(run["fitness_mean"]), np.asarray(run["fitness_best"])
-        norm_mean, norm_best = np.asarray(run["norm_mean"]), np.asarray(run["norm_best"])
-        values = {
-            "mean_last25": float(np.nanmean(mean[-tail:])),
-            "mean_all": float(np.nanmean(mean)),
-            "best_last25": float(np.nanmean(best[-tail:])),
-            "best_all": float(np.nanmean(best)),
-            "norm_mean_last25": float(np.nanmean(norm_mean[-tail:])),
-            "norm_best_last25": float(np.nanmean(norm_best[-tail:])),
-            "adapt_gain_mean": float(np.mean([s["gain_mean_k"] for s in shifts] or [math.nan])),
-            "adapt_gain_best": float(np.mean([s["gain_best_k"] for s in shifts] or [math.nan])),
-            "improved_fraction": sum(s["improved"] for s in shifts) / max(1, len(shifts)),
-            # does adaptation get faster? gain after shifts in the first vs second half
-            "adapt_gain_early": _mean_gain(shifts, lambda g: g < args.generations / 2),
-            "adapt_gain_late": _mean_gain(shifts, lambda g: g >= args.generations / 2),
-        }
-        for m, curve in run["sigma"].items():
-            values[f"sigma_final/{m}"] = float(curve[-1])
-        for key, value in values.items():
-            per_seed.setdefault(key, []).append(value)
-    summary = {key: mean_ci(v) for key, v in per_seed.items()}
-    summary["improved_shifts"] = {"improved": improved, "shifts": total}  # report() adds its share
-    summary["wall_s"] = mean_ci([r["wall_s"] for r in runs])
-    summary["env_steps_total"] = [r["env_steps_total"] for r in runs]
-    return summary
-
-
-def _mean_gain(shifts: list[dict[str, Any]], keep: Any) -> float:
-    gains = [s["gain_mean_k"] for s in shifts if keep(s["generation"])]
-    return float(np.mean(gains)) if gains else math.nan
-
-
-def paired(a: dict[str, Any], b: dict[str, Any], key: str) -> dict[str, Any]:
-    """PBML minus a baseline, seed by seed (same goals and episode seeds), for one summary key."""
-    diffs, _ = paired_difference(a[key]["per_seed"], b[key]["per_seed"])
-    return mean_ci(diffs)
-
-
-def _round(value: Any) -> Any:
-    """Rounded floats (NaN as null) so the JSON stays readable and valid."""
-    if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_round(v) for v in value]
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 5)
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     out_dir = Path(args.out_dir)
@@ -291,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     grouped = run_all(args)
     every = [r for runs in grouped.values() for r in runs]  # first start to last finish
     runtime = max(r["span"][1] for r in every) - min(r["span"][0] for r in every)
-    summary = {s: summarise(runs, args) for s, runs in grouped.items()}
+    summary = {s: summarise(runs, args.generations, args.period, args.adapt_k)
+               for s, runs in grouped.items()}  # fmt: skip
     paired_diffs = {
         s: {key: paired(summary["pbml"], summary[s], key) for key, _ in COLUMNS}
         for s in grouped
@@ -306,22 +206,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "runs": grouped,
     }
     return report(data, out_dir)
-
-
-def report(data: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    """Figures, halfcheetah.md and halfcheetah.json from the numbers."""
-    for sm in data["summary"].values():
-        imp = sm["improved_shifts"]
-        share = wilson_interval(imp["improved"], imp["shifts"])
-        imp.update(share=share.mean, lo=share.lo, hi=share.hi)
-    runs = data.pop("runs")  # keep the file's key order: reading, then runs
-    data.update(reading=plain_reading(data["summary"], data["paired"]), runs=runs)
-    figures = plot_figures(data["runs"], out_dir)
-    write_report(data, out_dir, figures)
-    (out_dir / "halfcheetah.json").write_text(json.dumps(_round(data), indent=1), "utf-8")
-    print(f"wrote {out_dir}/halfcheetah.md in {data['runtime_s']:.0f} s")
-    print("\n".join(data["reading"]))
-    return data
 
 
 if __name__ == "__main__":

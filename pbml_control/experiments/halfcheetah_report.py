@@ -3,16 +3,18 @@ on HalfCheetahVel), from the numbers the script computed."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pbml_control.experiments.halfcheetah_stats import rounded
 from pbml_control.plotting import save_figure
-from pbml_control.stats import format_ci
+from pbml_control.stats import format_ci, wilson_interval
 
-__all__ = ["CAVEATS", "COLUMNS", "plain_reading", "plot_figures", "write_report"]
+__all__ = ["CAVEATS", "COLUMNS", "plain_reading", "plot_figures", "report", "write_report"]
 
 CURVE_KEYS = ("fitness_mean", "fitness_best", "norm_mean", "norm_best")
 
@@ -263,3 +265,19 @@ CAVEATS = (
     " used for every scheme. The period was then raised to 15 to give each epoch time to"
     " recover. No other settings were tuned, and none per scheme.",
 )
+
+
+def report(data: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Figures, halfcheetah.md and halfcheetah.json from the numbers."""
+    for sm in data["summary"].values():
+        imp = sm["improved_shifts"]
+        share = wilson_interval(imp["improved"], imp["shifts"])
+        imp.update(share=share.mean, lo=share.lo, hi=share.hi)
+    runs = data.pop("runs")  # keep the file's key order: reading, then runs
+    data.update(reading=plain_reading(data["summary"], data["paired"]), runs=runs)
+    figures = plot_figures(data["runs"], out_dir)
+    write_report(data, out_dir, figures)
+    (out_dir / "halfcheetah.json").write_text(json.dumps(rounded(data), indent=1), "utf-8")
+    print(f"wrote {out_dir}/halfcheetah.md in {data['runtime_s']:.0f} s")
+    print("\n".join(data["reading"]))
+    return data
