@@ -38,7 +38,7 @@ from pbml_control.atomic import atomic_write_text
 from pbml_control.experiments.final import cumulative_wall_seconds, final_evaluation
 from pbml_control.runner import read_metrics
 from pbml_control.script_args import parse_dataclass_args
-from pbml_control.stats import compact_json
+from pbml_control.stats import compact_json, format_ci, paired_difference, wilson_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_EPISODES = 10
@@ -157,11 +157,26 @@ def summarise_run(args: Args, arm: str, seed: int) -> dict[str, Any]:
     }
 
 
+def finals_by_seed(runs: list[dict[str, Any]], arm: str) -> dict[int, float]:
+    return {r["seed"]: r["final"]["mean"] for r in runs if r["arm"] == arm}
+
+
+def versus_reference(runs: list[dict[str, Any]], arm: str, reference: str) -> dict[str, Any]:
+    """The arm's final return minus the reference arm's, paired by seed (seeds both ran)."""
+    mine, ref = finals_by_seed(runs, arm), finals_by_seed(runs, reference)
+    seeds = sorted(set(mine) & set(ref))
+    _, interval = paired_difference([mine[s] for s in seeds], [ref[s] for s in seeds])
+    finite = {k: float(v) if np.isfinite(v) else None for k, v in interval._asdict().items()}
+    return {**finite, "seeds": seeds}
+
+
 def arm_table(runs: list[dict[str, Any]], arms: tuple[str, ...]) -> list[dict[str, Any]]:
     table = []
     for arm in arms:
         mine = [r for r in runs if r["arm"] == arm]
         finals = np.array([r["final"]["mean"] for r in mine])
+        failures = int(sum(r["final"]["failures"] for r in mine))
+        check_episodes = int(sum(len(r["final"]["check_returns"]) for r in mine))
         table.append(
             {
                 "arm": arm,
@@ -172,8 +187,10 @@ def arm_table(runs: list[dict[str, Any]], arms: tuple[str, ...]) -> list[dict[st
                 "final_max": float(finals.max()),
                 "last_mean_fitness": float(np.mean([r["curve"]["fitness_mean"][-1] for r in mine])),
                 "check_median": float(np.median([r["final"]["check_mean"] for r in mine])),
-                "failures": int(sum(r["final"]["failures"] for r in mine)),
-                "check_episodes": int(sum(len(r["final"]["check_returns"]) for r in mine)),
+                "failures": failures,
+                "check_episodes": check_episodes,
+                "failure_share": wilson_interval(failures, check_episodes)._asdict(),
+                "versus_first_arm": versus_reference(runs, arm, arms[0]),
                 "wall_minutes": float(np.mean([r["wall_seconds"] for r in mine]) / 60),
                 "steps_per_second": float(np.mean([r["steps_per_second"] for r in mine])),
             }
@@ -214,15 +231,18 @@ def markdown(
         f"## {title}",
         "",
         *([note, ""] if note else []),
-        "| arm | overrides | seeds | final return, median (min..max) | 50-episode mean, median "
-        "| failed episodes | last mean fitness | wall min | env-steps/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| arm | overrides | seeds | final return, median (min..max) "
+        f"| minus {table[0]['arm']}, paired by seed (95% CI) | 50-episode mean, median "
+        "| failed episodes (share, 95% CI) | last mean fitness | wall min | env-steps/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in table:
         lines.append(
             f"| {t['arm']} | {'; '.join(t['overrides']) or '(recipe)'} | {len(t['seeds'])} "
             f"| {t['final_median']:.0f} ({t['final_min']:.0f}..{t['final_max']:.0f}) "
+            f"| {format_ci(t['versus_first_arm'], '.0f')} "
             f"| {t['check_median']:.0f} | {t['failures']}/{t['check_episodes']} "
+            f"({format_ci(t['failure_share'], '.2f')}) "
             f"| {t['last_mean_fitness']:.0f} | {t['wall_minutes']:.1f} "
             f"| {t['steps_per_second']:.0f} |"
         )
