@@ -2,7 +2,8 @@
 
 Frans & Witkowski (2021), "Population-Based Evolution Optimizes a Meta-Learning Objective",
 experiments 1 and 2 (arXiv 2103.06435; docs/method.md). Read top to bottom: arguments, arms
-(one job per experiment, condition and seed), aggregation, claims, figures, report.
+(one job per experiment, condition and seed); aggregation, claims, figures and report are in
+``pbml_control.experiments`` (``paper_results``, ``paper_claims``, ``paper_report``).
 
     python scripts/reproduce_paper.py             # full run, writes docs/results/paper.{md,json}
     python scripts/reproduce_paper.py --quick     # tiny budget (< 30 s), for the smoke test
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -37,16 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from pbml_control.experiments.paper_claims import (
-    curve_entry,
-    judge_claims,
-    share_entry,
-    stats_entry,
-    time_entry,
-)
+from pbml_control.experiments.paper_claims import judge_claims
 from pbml_control.experiments.paper_report import plot_figures, write_report
+from pbml_control.experiments.paper_results import aggregate, r_squared, slope
 from pbml_control.experiments.runs import process_map
 from pbml_control.experiments.toy import evolve_curves, hit_summary, toy_config
 from pbml_control.script_args import parse_dataclass_args
@@ -173,19 +166,6 @@ def make_jobs(args: Args) -> list[Job]:
     return jobs
 
 
-def slope(y: np.ndarray) -> float:
-    """Least-squares slope of y against generation 0, 1, 2, ..."""
-    return float(np.polyfit(np.arange(len(y)), y, 1)[0])
-
-
-def r_squared(y: np.ndarray, degree: int) -> float:
-    """Share of variance a polynomial of ``degree`` in the generation explains."""
-    g = np.arange(len(y), dtype=np.float64) / max(len(y) - 1, 1)
-    fit = np.polyval(np.polyfit(g, y, degree), g)
-    total = float(np.sum((y - y.mean()) ** 2))
-    return 1.0 - float(np.sum((y - fit) ** 2)) / total if total > 0 else math.nan
-
-
 def run_job(job_and_args: tuple[Job, Args]) -> tuple[Job, dict]:
     """One job: its summary numbers and curves (and, for a square job, its transfer's)."""
     job, args = job_and_args
@@ -233,57 +213,13 @@ def run_all(args: Args) -> dict[tuple[str, str], list[dict]]:
     return grouped
 
 
-# ----------------------------------------------------------------------------------------------
-# Aggregation: per condition, statistics over seeds of every summary number and curve
-# ----------------------------------------------------------------------------------------------
-
-
-def aggregate(grouped: dict[tuple[str, str], list[dict]], args: Args) -> dict[str, Any]:
-    """{experiment: {condition: {"summary": {...}, "curves": {...}}}} for the JSON file.
-
-    Curves of the sweep conditions are left out (they are not plotted; the file stays small).
-    """
-    out: dict[str, dict[str, Any]] = {"numeric": {}, "square": {}, "transfer": {}}
-    for (experiment, condition), runs in grouped.items():
-        keep = not condition.startswith("pbml ")
-        if experiment != "transfer":
-            out[experiment][condition] = entry(runs, "summary", "curves", keep, args)
-        if "transfer" in runs[0]:
-            out["transfer"][condition] = entry(runs, "transfer", "transfer_curves", keep, args)
-    return out
-
-
-def entry(runs: list[dict], part: str, curves: str, keep: bool, args: Args) -> dict[str, Any]:
-    """Shares get a Wilson interval, censored times a Kaplan-Meier median, the rest t-CIs."""
-    values = {key: [r[part][key] for r in runs] for key in runs[0][part]}
-    summary: dict[str, Any] = {}
-    for key, per_seed in values.items():
-        if key == "success":
-            reached = [hit for r in runs for hit in r[part]["hit_reached"]]
-            summary[key] = share_entry(per_seed, sum(reached), len(reached))
-        elif key == "share_at_sigma_ceiling":
-            counts = [round(v * args.population_size) for v in per_seed]
-            summary[key] = share_entry(per_seed, sum(counts), args.population_size * len(runs))
-        elif key == "hit_times":
-            summary["gens_to_hit"] = time_entry(
-                [t for ts in per_seed for t in ts], [h for hs in values["hit_reached"] for h in hs]
-            )
-        elif key != "hit_reached":
-            summary[key] = stats_entry(per_seed)
-    out: dict[str, Any] = {"summary": summary}
-    if keep:
-        out["curves"] = {k: curve_entry(np.stack([r[curves][k] for r in runs]))
-                         for k in runs[0][curves]}  # fmt: skip
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run everything, save the numbers, draw the figures from them, write the report."""
     args = parse_args(argv)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results = aggregate(run_all(args), args)
+    results = aggregate(run_all(args), args.population_size)
     data: dict[str, Any] = {"args": dataclasses.asdict(args), "results": results}
     data["claims"] = judge_claims(results, data["args"])
     data["runtime_s"] = round(time.perf_counter() - started, 1)
