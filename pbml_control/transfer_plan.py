@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_THRESHOLD_FRACTION",
     "TransferJob",
     "TransferPlan",
+    "merge_plans",
     "plan_transfer",
 ]
 
@@ -187,6 +188,19 @@ def plan_transfer(
         arms=(*arms, *((FRESH,) if fresh else ())),
         jobs=tuple(jobs),
         overrides=tuple(overrides),
+    )
+
+
+def merge_plans(plans: Sequence[TransferPlan]) -> TransferPlan:
+    """One plan from several over the same seeds and goals (say one per arm, each arm adapting
+    with its own config), so that every arm shares the per-seed threshold, goals and episode
+    seeds."""
+    if len({p.jobs[0].config.schedule.goals for p in plans}) != 1:
+        raise ValueError("plans to merge must draw the same goals")
+    return dataclasses.replace(
+        plans[0],
+        arms=tuple(a for p in plans for a in p.arms),
+        jobs=tuple(j for p in plans for j in p.jobs),
     )
 
 

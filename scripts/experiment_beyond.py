@@ -1,8 +1,8 @@
 """Do the operators beyond the paper (scouts, fatal passes, mating, low-rank variance) help PBML?
 
-Issue 6 ("Measure"); the operators are in ``pbml_control/operators.py`` and docs/method.md
-("Operators beyond the paper"). Read top to bottom: arguments, arms, the two transfers,
-paired comparison, figures, report.
+The operators are in ``pbml_control/operators.py`` and docs/method.md ("Operators beyond the
+paper"). Read top to bottom: arguments, arms, the two transfers; the paired comparison, figures
+and report are in ``pbml_control.experiments.beyond_{compare,figures,report}``.
 
     python scripts/experiment_beyond.py            # ~18 min on 2 shared, loaded cores
     python scripts/experiment_beyond.py --quick    # tiny budget (< 60 s), for the smoke test
@@ -41,25 +41,18 @@ from typing import Any
 import numpy as np
 
 from pbml_control.config import RunConfig
-from pbml_control.experiments.beyond_figures import plot_differences, plot_square
-from pbml_control.experiments.beyond_report import (
-    ROBOT_METRICS,
-    SQUARE_METRICS,
-    in_arm_order,
-    verdicts,
-    write_report,
-)
-from pbml_control.experiments.compare import direction, paired_epochs, paired_metric, paired_time
-from pbml_control.experiments.paper_claims import share_entry, time_entry
+from pbml_control.experiments.beyond_compare import compare, slim_robot, square_arm
+from pbml_control.experiments.beyond_figures import plot_all
+from pbml_control.experiments.beyond_report import in_arm_order, write_report
 from pbml_control.experiments.runs import grid, group_by_arm, process_map, train_grid
 from pbml_control.experiments.sources import source_config, source_record
 from pbml_control.experiments.toy import evolve_curves, hit_summary, toy_config
 from pbml_control.operators import OperatorsConfig
 from pbml_control.script_args import parse_dataclass_args
-from pbml_control.stats import compact_json, mean_ci, summary
+from pbml_control.stats import compact_json
 from pbml_control.transfer import plan_transfer, run_plan
 from pbml_control.transfer_metrics import reaggregate
-from pbml_control.transfer_report import plot_transfer
+from pbml_control.transfer_plan import merge_plans
 
 
 @dataclass
@@ -212,32 +205,8 @@ def run_square(args: Args) -> dict[str, Any]:
     per: dict[str, dict[int, dict[str, Any]]] = {arm: {} for arm in args.arms}
     for arm, seed, out in process_map(square_job, jobs, args.processes):
         per[arm][seed] = out
-    arms: dict[str, Any] = {}
-    for arm in args.arms:
-        runs = [per[arm][s] for s in sorted(per[arm])]
-        keys = [
-            *(k for k, _, _ in SQUARE_METRICS if k != "gens_to_hit"),
-            "hit_times",
-            "hit_reached",
-        ]
-        values = {key: [r["summary"][key] for r in runs] for key in keys}
-        m, lo, hi = mean_ci(np.array([r["curves"]["fitness_mean"] for r in runs]))
-        arms[arm] = {
-            "summary": square_summary(values),
-            "per_seed": values,
-            "curve_fitness_mean": {"mean": m.tolist(), "lo": lo.tolist(), "hi": hi.tolist()},
-        }
+    arms = {arm: square_arm([per[arm][s] for s in sorted(per[arm])]) for arm in args.arms}
     return {"arms": arms, "seeds": list(range(args.square_seeds))}
-
-
-def square_summary(values: dict[str, list[Any]]) -> dict[str, Any]:
-    """Shares with a Wilson interval, times to a hit censored, the rest t-intervals."""
-    times = [t for ts in values["hit_times"] for t in ts]
-    reached = [r for rs in values["hit_reached"] for r in rs]
-    out = {key: summary(v) for key, v in values.items() if not key.startswith("hit_")}
-    out["success"] = share_entry(values["success"], sum(reached), len(reached))
-    out["gens_to_hit"] = time_entry(times, reached)
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,50 +251,7 @@ def run_robot(args: Args) -> tuple[dict[str, Any], dict[str, Any], float]:
         for job in plan.jobs:
             expected = operators_for(args, "pbml" if job.arm == "fresh" else job.arm)
             assert job.config.operators == expected, (job.arm, job.config.operators)
-    assert len({p.jobs[0].config.schedule.goals for p in plans}) == 1, "goals must agree"
-    merged = dataclasses.replace(plans[0], arms=tuple(a for p in plans for a in p.arms),
-                                 jobs=tuple(j for p in plans for j in p.jobs))  # fmt: skip
-    return sources, run_plan(merged, processes=args.processes), source_seconds
-
-
-# ----------------------------------------------------------------------------------------------
-# Comparison: paired by seed, operator arm minus PBML alone
-# ----------------------------------------------------------------------------------------------
-
-
-EFFECT = {1: "helps", -1: "hurts", 0: "no detectable difference", None: "undetermined"}
-
-
-def compare(data: dict[str, Any]) -> None:
-    """Every arm but pbml against pbml, per metric, with its effect; then the verdicts."""
-    sq, tr = data["square"]["arms"], data["robot"]["arms"]
-    data["comparison"] = {"square": {}, "robot": {}}
-    for arm in data["args"]["arms"]:
-        if arm == "pbml":
-            continue
-        a, b = sq[arm]["per_seed"], sq["pbml"]["per_seed"]
-        out: dict[str, Any] = {}
-        for key, _, higher in SQUARE_METRICS:
-            if key == "gens_to_hit":
-                stat = paired_epochs(*(list(zip(x["hit_times"], x["hit_reached"], strict=True))
-                                       for x in (a, b)))  # fmt: skip
-            else:
-                stat = paired_metric(a[key], b[key])
-            out[key] = {**stat, "effect": EFFECT[direction(stat, higher)]}
-        data["comparison"]["square"][arm] = out
-        ma, mb = (
-            [tr[x]["seeds"][s]["metrics"] for s in sorted(tr[x]["seeds"], key=int)]
-            for x in (arm, "pbml")
-        )
-        out = {}
-        for key, _, higher in ROBOT_METRICS:
-            if key == "generations_to_threshold":
-                stat = paired_time(ma, mb)
-            else:
-                stat = paired_metric([m[key] for m in ma], [m[key] for m in mb])
-            out[key] = {**stat, "effect": EFFECT[direction(stat, higher)]}
-        data["comparison"]["robot"][arm] = out
-    data["verdicts"] = verdicts(data)
+    return sources, run_plan(merge_plans(plans), processes=args.processes), source_seconds
 
 
 # ----------------------------------------------------------------------------------------------
@@ -351,9 +277,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     compare(data)
     path.write_text(compact_json(data, sort_keys=True), encoding="utf-8")
     data = in_arm_order(json.loads(path.read_text(encoding="utf-8")))
-    figures = [plot_differences(data, out_dir), plot_square(data, out_dir)]
-    figures += plot_transfer(data["robot"], out_dir, prefix="beyond_robot")
-    write_report(data, out_dir, figures)
+    write_report(data, out_dir, plot_all(data, out_dir))
     print(f"wrote {out_dir}/beyond.md, beyond.json and figures ({data['runtime_s']:.0f} s run)")
     return data
 
@@ -363,11 +287,7 @@ def run(args: Args) -> dict[str, Any]:
     square = run_square(args)
     square_seconds = time.perf_counter() - started
     sources, tr, source_seconds = run_robot(args)
-    goals = {s: run["goals"][0] for s, run in tr["arms"]["pbml"]["seeds"].items()}
-    for entry in tr["arms"].values():  # keep per-seed metrics and mean curves (size)
-        for seed_run in entry["seeds"].values():
-            for key in ("log_sigma", "fitness_median", "goals"):
-                seed_run.pop(key, None)
+    goals = slim_robot(tr)
     now = time.perf_counter()
     return {
         "args": dataclasses.asdict(args),

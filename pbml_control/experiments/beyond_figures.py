@@ -11,8 +11,15 @@ import numpy as np
 
 from pbml_control.experiments.beyond_report import PRIMARY, ROBOT_METRICS, SQUARE_METRICS
 from pbml_control.plotting import save_figure
+from pbml_control.transfer_report import plot_transfer
 
-__all__ = ["plot_differences", "plot_square"]
+__all__ = ["plot_all", "plot_differences", "plot_square"]
+
+
+def plot_all(data: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Every figure of the report: differences, the Square transfer, the robot transfer."""
+    figures = [plot_differences(data, out_dir), plot_square(data, out_dir)]
+    return figures + plot_transfer(data["robot"], out_dir, prefix="beyond_robot")
 
 
 def plot_square(data: dict[str, Any], out_dir: Path) -> Path:
