@@ -38,15 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pbml_control.config import RunConfig
 from pbml_control.experiments.beyond_compare import compare, slim_robot, square_arm
 from pbml_control.experiments.beyond_figures import plot_all
 from pbml_control.experiments.beyond_report import in_arm_order, write_report
 from pbml_control.experiments.runs import grid, group_by_arm, process_map, train_grid
 from pbml_control.experiments.sources import source_config, source_record
-from pbml_control.experiments.toy import evolve_curves, hit_summary, toy_config
+from pbml_control.experiments.toy import square_transfer, toy_config
 from pbml_control.operators import OperatorsConfig
 from pbml_control.script_args import parse_dataclass_args
 from pbml_control.stats import compact_json
@@ -183,21 +181,10 @@ def square_job(job: tuple[str, int, Args]) -> tuple[str, int, dict[str, Any]]:
     toy = {"population_size": args.square_population, "scheme": "pbml", "init_sigma": 1.0,
            "period": args.square_period, "tau": 0.2, "death_rate": args.death_rate,
            "schedule": "random"}  # fmt: skip
-    source_cfg = toy_config("square", seed=seed, generations=args.square_generations, **toy)
-    source, curves = evolve_curves(with_operators(source_cfg, args, arm))
+    square = toy_config("square", seed=seed, generations=args.square_generations, **toy)
     hard = toy_config("hard_square", seed=seed + 1000, generations=args.hard_generations, **toy)
-    _, tcurves = evolve_curves(with_operators(hard, args, arm), source)
-    summary = hit_summary(tcurves, args.square_period)
-    summary["best_fitness"] = float(np.mean(tcurves["fitness_best"]))
-    summary["source_final_mean"] = float(curves["fitness_mean"][-10:].mean())
-    summary["source_final_best"] = float(curves["fitness_best"][-10:].mean())
-    summary["source_log_sigma_x"] = float(curves["log_sigma_x"][-1])
-    summary["hard_log_sigma_x"] = float(tcurves["log_sigma_x"][-1])
-    return (
-        arm,
-        seed,
-        {"summary": summary, "curves": {"fitness_mean": tcurves["fitness_mean"].tolist()}},
-    )
+    configs = [with_operators(config, args, arm) for config in (square, hard)]
+    return arm, seed, square_transfer(*configs, args.square_period)
 
 
 def run_square(args: Args) -> dict[str, Any]:

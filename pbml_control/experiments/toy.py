@@ -19,7 +19,7 @@ from pbml_control.loop import EvolutionState, evolve, initial_state
 from pbml_control.registry import make_problem
 from pbml_control.transfer import transfer_start
 
-__all__ = ["Source", "evolve_curves", "hit_summary", "toy_config"]
+__all__ = ["Source", "evolve_curves", "hit_summary", "square_transfer", "toy_config"]
 
 Source = tuple[EvolutionState, dict[str, np.ndarray]]  # a finished run and its problem state
 
@@ -100,3 +100,23 @@ def hit_summary(curves: dict[str, np.ndarray], period: int) -> dict[str, Any]:
         "hit_times": [int(h[0]) if len(h) else period for h in hits],
         "hit_reached": [bool(len(h)) for h in hits],
     }
+
+
+def square_transfer(
+    source_config: RunConfig, hard_config: RunConfig, period: int, window: int = 10
+) -> dict[str, Any]:
+    """Square World from founders, then its whole final population on Hard Square.
+
+    ``summary``: :func:`hit_summary` of Hard Square, its mean best fitness, the Square World's
+    final mean and best fitness (last ``window`` generations) and the last mean log sigma_x of
+    both runs; ``curves``: the Hard-Square population mean fitness per generation.
+    """
+    source, curves = evolve_curves(source_config)
+    _, tcurves = evolve_curves(hard_config, source)
+    summary = hit_summary(tcurves, period)
+    summary["best_fitness"] = float(np.mean(tcurves["fitness_best"]))
+    summary["source_final_mean"] = float(curves["fitness_mean"][-window:].mean())
+    summary["source_final_best"] = float(curves["fitness_best"][-window:].mean())
+    summary["source_log_sigma_x"] = float(curves["log_sigma_x"][-1])
+    summary["hard_log_sigma_x"] = float(tcurves["log_sigma_x"][-1])
+    return {"summary": summary, "curves": {"fitness_mean": tcurves["fitness_mean"].tolist()}}
