@@ -25,6 +25,7 @@ Protocol (ours):
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -99,6 +100,8 @@ class Args:
     """extra KEY=VALUE settings for every run (smoke tests shrink the recipe with them)"""
     index: bool = True
     """also rebuild <out>.md from every <out>_<task>.md beside it"""
+    from_json: bool = False
+    """neither train nor evaluate: rebuild the report from its own <out>_<task>.json"""
 
 
 def recipe(task: str) -> Path:
@@ -164,16 +167,20 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"locomotion: unknown arm(s) {unknown}; known: {sorted(ARMS)}", file=sys.stderr)
         return 2
-    if not args.report_only:
-        for seed in args.seeds:
-            for arm in args.arms:
-                train(args, arm, seed)
-    runs = [summarise_run(args, arm, seed) for arm in args.arms for seed in finished(args, arm)]
-    table = arm_table(runs, args.arms, ARMS)
     out = ROOT / args.out
+    path = out.with_name(f"{out.name}_{args.task}.json")
+    if args.from_json:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        runs = [r for r in saved["runs"] if r["arm"] in args.arms]
+    else:
+        if not args.report_only:
+            for seed in args.seeds:
+                for arm in args.arms:
+                    train(args, arm, seed)
+        runs = [summarise_run(args, arm, seed) for arm in args.arms for seed in finished(args, arm)]
+    table = arm_table(runs, args.arms, ARMS)
     report = {"task": args.task, "budget": args.budget, "note": args.note, "arms": table,
               "runs": runs}  # fmt: skip
-    path = out.with_name(f"{out.name}_{args.task}.json")
     atomic_write_text(path, compact_json(report))
     text = markdown(args.title or args.task, table, runs, args.note)
     atomic_write_text(path.with_suffix(".md"), text)

@@ -36,3 +36,9 @@ def test_two_arms_train_report_and_reuse(tmp_path):
     before = [p.read_text() for p in logs]
     assert script.main([*args, "--report-only"]) == 0
     assert [p.read_text() for p in logs] == before
+    saved = (tmp_path / "loco_HalfCheetah-v5.json").read_text()
+    md = (tmp_path / "loco_HalfCheetah-v5.md").read_text()
+    assert script.main([*args, "--from-json"]) == 0  # no run folder is read
+    assert (tmp_path / "loco_HalfCheetah-v5.json").read_text() == saved
+    assert (tmp_path / "loco_HalfCheetah-v5.md").read_text() == md
+    assert "| pbml | (recipe) | 1 |" in md and "(reference)" in md

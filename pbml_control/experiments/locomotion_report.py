@@ -103,7 +103,7 @@ def markdown(
         lines.append(
             f"| {t['arm']} | {'; '.join(t['overrides']) or '(recipe)'} | {len(t['seeds'])} "
             f"| {t['final_median']:.0f} ({t['final_min']:.0f}..{t['final_max']:.0f}) "
-            f"| {format_ci(t['versus_first_arm'], '.0f')} "
+            f"| {'(reference)' if t is table[0] else format_ci(t['versus_first_arm'], '.0f')} "
             f"| {t['check_median']:.0f} | {t['failures']}/{t['check_episodes']} "
             f"({format_ci(t['failure_share'], '.2f')}) "
             f"| {t['last_mean_fitness']:.0f} | {t['wall_minutes']:.1f} "
