@@ -68,7 +68,8 @@ def figure(runs: list[dict[str, Any]], arms: tuple[str, ...], path: Path, title:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    colors = dict(zip(arms, plt.cm.tab10.colors, strict=False))
+    palette = plt.cm.tab10.colors if len(arms) <= 10 else plt.cm.tab20.colors
+    colors = {arm: palette[i % len(palette)] for i, arm in enumerate(arms)}
     for run in runs:
         c = run["curve"]
         label = run["arm"] if run["seed"] == min(r["seed"] for r in runs) else None
