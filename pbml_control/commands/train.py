@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = args.resume or args.out or _default_run_dir(config, args.config)
     # A run started with --tensorboard keeps its curves going when resumed without the flag.
     tensorboard = args.tensorboard or (args.resume is not None and (run_dir / TB_FOLDER).is_dir())
-    bar = None if args.quiet else ProgressBar(config.generations)
+    bar = None if args.quiet else ProgressBar(config.generations, config.max_env_steps)
     try:
         result = train(
             run_dir,
