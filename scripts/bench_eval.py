@@ -8,9 +8,9 @@ compare ratios, not absolute numbers from different runs).
 
     python scripts/bench_eval.py                 # HalfCheetah and Ant, 1 and 2 workers
     python scripts/bench_eval.py --json out.json # also write the numbers
-    python scripts/bench_eval.py --backends local ray --workers 2   # Ray's overhead (issue 5)
+    python scripts/bench_eval.py --backends local ray --workers 2   # Ray's overhead
 
-Target (issue 3): policy-in-the-loop >= 0.8 x the limit per core, at 1 and 2 workers.
+Target: policy-in-the-loop >= 0.8 x the limit per core, at 1 and 2 workers.
 """
 
 from __future__ import annotations

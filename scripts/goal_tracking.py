@@ -2,7 +2,7 @@
 
     python scripts/goal_tracking.py --run ../runs/locomotion/HalfCheetahVel__pbml__0
 
-Targets (issue "robots that really run"):
+Targets (as docs/results/locomotion.md states them):
 - HalfCheetahVel: for each target -2, -1, -0.5, 0.5, 1, 2 m/s, the mean |x_vel - target| over
   steps 100..1000 is <= 0.15 m/s;
 - AntHeading: along each of 8 headings (multiples of pi/4), the mean velocity along the heading

@@ -24,3 +24,17 @@ def test_page_refers_only_to_the_repository(page):
             continue  # a web address or an anchor on the same page
         path = (page.parent / target.split("#")[0]).resolve()
         assert path.exists(), f"{page.name} links to {target}, which is not in the repository"
+
+
+CODE = sorted(
+    p
+    for folder in ("pbml_control", "envs", "policies", "scripts")
+    for p in (ROOT / folder).rglob("*.py")
+)
+
+
+@pytest.mark.parametrize("path", CODE, ids=[str(p.relative_to(ROOT)) for p in CODE])
+def test_code_cites_no_issue_number_or_outside_file(path):
+    """Docstrings and comments stand alone too: the next engineer cannot open our tracker."""
+    outside = [m.group(0) for m in OUTSIDE.finditer(path.read_text(encoding="utf-8"))]
+    assert not outside, f"{path.relative_to(ROOT)} refers outside the repository: {outside}"
