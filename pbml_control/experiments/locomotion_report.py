@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.atomic import atomic_write_text
-from pbml_control.stats import format_ci, paired_difference, wilson_interval
+from pbml_control.stats import format_ci, paired_difference, summary, wilson_interval
 
 __all__ = ["arm_table", "figure", "markdown", "versus_reference", "write_index"]
 
@@ -25,9 +25,8 @@ def versus_reference(runs: list[dict[str, Any]], arm: str, reference: str) -> di
     """The arm's final return minus the reference arm's, paired by seed (seeds both ran)."""
     mine, ref = finals_by_seed(runs, arm), finals_by_seed(runs, reference)
     seeds = sorted(set(mine) & set(ref))
-    _, interval = paired_difference([mine[s] for s in seeds], [ref[s] for s in seeds])
-    finite = {k: float(v) if np.isfinite(v) else None for k, v in interval._asdict().items()}
-    return {**finite, "seeds": seeds}
+    diffs, _ = paired_difference([mine[s] for s in seeds], [ref[s] for s in seeds])
+    return {**summary(diffs), "seeds": seeds}
 
 
 def arm_table(
