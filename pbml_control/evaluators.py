@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from pbml_control.interrupts import spawn_context
+from pbml_control.threads import limit_blas_threads
 
 __all__ = ["Backend", "LocalBackend", "ProcessBackend", "RayBackend", "WorkerLostError"]
 
@@ -66,6 +67,7 @@ def _exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
 
 def _init(setup: Callable[..., Any], setup_args: tuple, parent: int) -> None:
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    limit_blas_threads()  # W workers on W cores: one BLAS/OpenMP thread each
     _STATE["runner"] = setup(*setup_args)
 
 
