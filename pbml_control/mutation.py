@@ -3,6 +3,8 @@
 Equations (docs/method.md, "Mutation"; Schwefel-style self-adaptation):
 
     log_sigma' = clip(log_sigma + tau * N(0, 1), log_sigma_min, log_sigma_max)
+    (sigma_update = "additive": sigma' = clip(sigma + tau_add * N(0, 1), e^log_sigma_min,
+     e^log_sigma_max), the same draw N(0, 1); a drift of sigma, not of log sigma)
     logit_p'   = clip(logit_p   + tau_p * N(0, 1), -logit_max, logit_max)
     theta'_j   = theta_j + m_k * sigma_k * N(0, 1)    for every column j of module k,
 
@@ -27,6 +29,7 @@ from pbml_control.genome import Genome, ModuleLayout
 __all__ = ["MutationConfig", "mutate_meta", "perturb", "reproduce"]
 
 ORDERS = ("decoupled", "coupled")
+SIGMA_UPDATES = ("lognormal", "additive")
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,22 @@ class MutationConfig:
     logit_max: float = 12.0
     order: str = "decoupled"
     frozen: bool = False  # "fixed mutation" baseline: never mutate sigma or p
+    # How sigma itself mutates: "lognormal" steps log sigma by tau * N(0,1); "additive" steps
+    # sigma by tau_add * N(0,1), so a steady drift of sigma is linear in sigma, not in log sigma.
+    sigma_update: str = "lognormal"
+    tau_add: float = 0.0  # meta-mutation rate of sigma itself (additive update only)
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
             raise ValueError(f"mutation.order must be one of {ORDERS}, got {self.order!r}")
+        if self.sigma_update not in SIGMA_UPDATES:
+            raise ValueError(
+                f"mutation.sigma_update must be one of {SIGMA_UPDATES}, got {self.sigma_update!r}"
+            )
+        if self.tau_add < 0:
+            raise ValueError(f"mutation.tau_add must be >= 0, got {self.tau_add}")
+        if self.sigma_update == "additive" and not self.tau_add > 0:
+            raise ValueError("mutation.sigma_update = 'additive' needs mutation.tau_add > 0")
         if not self.init_sigma > 0:
             raise ValueError(f"mutation.init_sigma must be > 0, got {self.init_sigma}")
         if self.tau < 0 or self.tau_p < 0:
@@ -71,18 +86,31 @@ class MutationConfig:
 def mutate_meta(
     log_sigma: np.ndarray, logit_p: np.ndarray, config: MutationConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log-normal self-adaptation of sigma (and of p in logit space)."""
+    """Self-adaptation of sigma (log-normal or additive) and of p in logit space."""
     noise_sigma = rng.standard_normal(log_sigma.shape)
     noise_p = rng.standard_normal(logit_p.shape)
     if config.frozen:
         return log_sigma.copy(), logit_p.copy()
-    new_log_sigma = np.clip(
-        log_sigma + config.tau * noise_sigma, config.log_sigma_min, config.log_sigma_max
-    )
+    if config.sigma_update == "additive":
+        new_log_sigma = _additive_log_sigma(log_sigma, noise_sigma, config)
+    else:
+        new_log_sigma = np.clip(
+            log_sigma + config.tau * noise_sigma, config.log_sigma_min, config.log_sigma_max
+        )
     new_logit_p = logit_p.copy()
     if config.use_probability:
         new_logit_p = np.clip(logit_p + config.tau_p * noise_p, -config.logit_max, config.logit_max)
     return new_log_sigma, new_logit_p
+
+
+def _additive_log_sigma(
+    log_sigma: np.ndarray, noise: np.ndarray, config: MutationConfig
+) -> np.ndarray:
+    """log of clip(sigma + tau_add * noise) to the same floor and ceiling as the log-normal
+    update; a step below the floor lands on it (sigma stays positive, as a radius must)."""
+    floor, ceiling = np.exp(config.log_sigma_min), np.exp(config.log_sigma_max)
+    sigma = np.clip(np.exp(log_sigma) + config.tau_add * noise, floor, ceiling)
+    return np.clip(np.log(sigma), config.log_sigma_min, config.log_sigma_max)
 
 
 def perturb(

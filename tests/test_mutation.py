@@ -88,3 +88,73 @@ def test_bad_order_is_rejected():
     """An unknown order names the choices."""
     with pytest.raises(ValueError, match="decoupled"):
         MutationConfig(order="sideways")
+
+
+def test_additive_update_steps_sigma_not_log_sigma():
+    """sigma_update = "additive": sigma' - sigma ~ tau_add * N(0,1) whatever sigma is, so the
+    step in log sigma shrinks as sigma grows (the log-normal step would not)."""
+    cfg = MutationConfig(sigma_update="additive", tau_add=0.05)
+    rng = np.random.default_rng(7)
+    for sigma in (1.0, 4.0):
+        ls = np.full(4000, np.log(sigma))
+        step = np.exp(mutate_meta(ls, np.zeros(4000), cfg, rng)[0]) - sigma
+        assert np.std(step) == pytest.approx(0.05, rel=0.05)
+        assert abs(np.mean(step)) < 0.005
+
+
+def test_additive_update_uses_the_same_draw_as_the_lognormal_one():
+    """Both updates consume one N(0,1) per module, so switching keeps every later draw."""
+    ls, lp = np.log([0.5, 2.0]), np.zeros(2)
+    additive = MutationConfig(sigma_update="additive", tau_add=0.1, tau=0.3)
+    new_add, _ = mutate_meta(ls, lp, additive, np.random.default_rng(8))
+    new_log, _ = mutate_meta(ls, lp, MutationConfig(tau=0.3), np.random.default_rng(8))
+    noise = np.random.default_rng(8).standard_normal(2)
+    assert np.allclose(np.exp(new_add), np.exp(ls) + 0.1 * noise)
+    assert np.allclose(new_log, ls + 0.3 * noise)
+
+
+def test_additive_update_stays_between_floor_and_ceiling():
+    """A step below the floor lands on e^log_sigma_min, above the ceiling on e^log_sigma_max."""
+    cfg = MutationConfig(sigma_update="additive", tau_add=100.0, log_sigma_min=-5.0,
+                         log_sigma_max=1.0)  # fmt: skip
+    out, _ = mutate_meta(np.zeros(1000), np.zeros(1000), cfg, np.random.default_rng(9))
+    assert out.min() == -5.0 and out.max() == 1.0
+
+
+def test_additive_update_reaches_children_through_the_strategy():
+    """A run's children carry their parent's sigma plus tau_add * N(0,1): the update is the
+    one the strategy breeds with, not only the function's."""
+    from pbml_control import strategy
+    from pbml_control.strategy import StrategyConfig
+
+    mutation = MutationConfig(init_sigma=4.0, sigma_update="additive", tau_add=0.2)
+    state = strategy.init(StrategyConfig(population_size=400, mutation=mutation), LAYOUT, 0)
+    steps = []
+    for _ in range(3):
+        before = state.population
+        sigma_of = dict(zip(before.ids.tolist(), np.exp(before.log_sigma), strict=True))
+        state, candidates = strategy.ask(state)
+        state = strategy.tell(state, candidates, -np.abs(candidates.params).sum(axis=1))
+        after = state.population
+        for row in np.flatnonzero(~np.isin(after.ids, before.ids)):
+            steps.append(np.exp(after.log_sigma[row]) - sigma_of[int(after.parent_ids[row])])
+    steps = np.concatenate(steps)
+    assert len(steps) > 400
+    assert np.std(steps) == pytest.approx(0.2, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("mutation", "message"),
+    [
+        ({"sigma_update": "exponential"}, "mutation.sigma_update must be one of"),
+        ({"sigma_update": "additive"}, "needs mutation.tau_add > 0"),
+        ({"tau_add": -0.1}, "mutation.tau_add must be >= 0"),
+    ],
+)
+def test_bad_sigma_update_settings_are_one_line_errors(mutation, message):
+    """An unknown update, the additive one without its rate, or a negative rate: ConfigError."""
+    from pbml_control.config import ConfigError, RunConfig
+
+    with pytest.raises(ConfigError, match=message) as info:
+        RunConfig.from_dict({"mutation": mutation})
+    assert "\n" not in str(info.value)
