@@ -63,6 +63,20 @@ class ForwardVelocitySpec(TaskSpec):
         target = goal_rows(goal, x_vel.shape[0], 1)[:, 0]
         return -self.forward_reward_weight * np.abs(x_vel - target)
 
+    def reference_rewards(self, goal: np.ndarray) -> tuple[float, float]:
+        """One step's reward standing still and tracking perfectly, both at zero action: the
+        0 and 1 of the normalised fitness (pbml_control/normalised.py)."""
+        alive = float(getattr(self, "healthy_reward", 0.0))
+        return alive - self.forward_reward_weight * abs(float(goal[0])), alive
+
+    def reference_legend(self, steps: int) -> str:
+        w = self.forward_reward_weight
+        term = f"-{'' if w == 1 else f'{w:g} x '}|goal| x {steps}"
+        return (
+            f"0 = standing still for {steps} steps (tracking term {term}), "
+            "1 = perfect tracking at no control cost"
+        )
+
     def reward(
         self, before: Fields, after: Fields, action: np.ndarray, goal: np.ndarray
     ) -> tuple[np.ndarray, RewardInfo]:
@@ -213,6 +227,21 @@ class AntHeadingSpec(TaskSpec):
     ) -> tuple[np.ndarray, np.ndarray]:
         return _uniform_reset(model, rng, self.reset_noise_scale, normal_qvel=True)
 
+    #: the 1 of the normalised fitness: its reward has no perfect score (faster is better)
+    reference_speed: ClassVar[float] = 1.0
+
+    def reference_rewards(self, goal: np.ndarray) -> tuple[float, float]:
+        """One step's reward standing still and walking at `reference_speed` m/s along the
+        heading, both healthy and at zero action (pbml_control/normalised.py)."""
+        alive = float(self.healthy_reward)
+        return alive, alive + self.forward_reward_weight * self.reference_speed
+
+    def reference_legend(self, steps: int) -> str:
+        return (
+            f"0 = standing still for {steps} steps, "
+            f"1 = walking at {self.reference_speed:g} m/s along the heading"
+        )
+
     def goal_features(self, goal: np.ndarray, n: int) -> np.ndarray:
         h = goal_rows(goal, n, 1)
         return np.concatenate([np.cos(h), np.sin(h)], axis=1)
@@ -288,6 +317,22 @@ class ReacherGoalSpec(TaskSpec):
         qvel = np.zeros(model.nv) + rng.uniform(low=-0.005, high=0.005, size=model.nv)
         qvel[-2:] = 0
         return qpos, qvel
+
+    def reference_rewards(self, goal: np.ndarray) -> tuple[float, float]:
+        """One step's reward with the arm at rest (`qpos0`) and with the fingertip on the
+        target, both at zero action (pbml_control/normalised.py)."""
+        model = self.build_model()
+        data = mujoco.MjData(model)
+        data.qpos[-2:] = np.asarray(goal, dtype=np.float64).reshape(2)
+        mujoco.mj_forward(model, data)
+        rest = np.linalg.norm(self._fingertip_to_target(data.xpos[None])[0])
+        return -self.reward_dist_weight * float(rest), 0.0
+
+    def reference_legend(self, steps: int) -> str:
+        return (
+            f"0 = the arm at rest for {steps} steps, "
+            "1 = the fingertip on the target at no control cost"
+        )
 
     def _fingertip_to_target(self, xpos: np.ndarray) -> np.ndarray:
         return xpos[:, self.body_id("fingertip")] - xpos[:, self.body_id("target")]

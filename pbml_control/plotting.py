@@ -4,6 +4,10 @@ Reads only ``metrics.jsonl`` (and ``config.json`` for a label), so it works on a
 or MuJoCo, finished or still going. The sigma figure is the paper's mutation-radius figure:
 each module's sigma (population mean, as logged) over generations on a log scale, which
 shows PBML raising sigma after a goal shift and annealing it while the goal holds.
+
+A goal task's fitness figure adds its normalised mean and best fitness (0 = standing still,
+1 = perfect; normalised.py), from the rows' ``*_normalised`` keys or, for a run logged before
+they existed, computed from its rows and ``config.json``.
 """
 
 from __future__ import annotations
@@ -45,7 +49,19 @@ class RunMetrics:
     rows: list[dict[str, Any]]
 
     def column(self, key: str) -> np.ndarray:
-        return np.array([float(r.get(key, np.nan)) for r in self.rows], dtype=np.float64)
+        """One number per row; NaN where the row lacks it or holds null (a NaN logged)."""
+        return np.array([_number(r.get(key)) for r in self.rows], dtype=np.float64)
+
+    def normalised(self, key: str) -> np.ndarray | None:
+        """``key``'s normalised column (``fitness_mean`` -> ``fitness_mean_normalised``), or
+        None for a run without goals."""
+        name = f"{key}_normalised"
+        if any(name in r for r in self.rows):
+            return self.column(name)
+        normaliser = _normaliser(self.path)
+        if normaliser is None:
+            return None
+        return np.array([normaliser.keys(r)[name] for r in self.rows], dtype=np.float64)
 
     @property
     def generations(self) -> np.ndarray:
@@ -63,6 +79,22 @@ class RunMetrics:
     def sigma(self, module: str) -> np.ndarray:
         """Module ``module``'s mean sigma per row (read by genome.module_series)."""
         return np.array(module_series(self.rows, "sigma")[module], dtype=np.float64)
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
+def _normaliser(run_dir: Path) -> Any:
+    """The normaliser of a run's config.json, or None (no goals, no or unreadable config)."""
+    from pbml_control.config import ConfigError, config_from_json
+    from pbml_control.normalised import for_config
+
+    path = run_dir / "config.json"
+    try:
+        return for_config(config_from_json(path.read_text(encoding="utf-8"), path))
+    except (OSError, ConfigError, UnicodeDecodeError):
+        return None
 
 
 def _label(run_dir: Path) -> str:
@@ -136,12 +168,19 @@ def _mark_shifts(ax: Any, run: RunMetrics, color: Any, single: bool) -> None:
 
 
 def plot_fitness(runs: list[RunMetrics], path: Path) -> Path:
-    """Mean (solid) and best (dashed) fitness per generation, goal shifts dotted; below, the
-    goal itself (first component) so a fitness drop can be matched to its shift."""
+    """Mean (solid) and best (dashed) fitness per generation, goal shifts dotted; for goal
+    tasks, the same normalised (0 = standing still, 1 = perfect); below, the goal itself (first
+    component) so a fitness drop can be matched to its shift."""
     plt = _pyplot()
-    fig, (ax, goal_ax) = plt.subplots(
-        2, 1, figsize=(8, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    normalised = {k: (run.normalised("fitness_mean"), run.normalised("fitness_best"))
+                  for k, run in enumerate(runs)}  # fmt: skip
+    shown = {k: pair for k, pair in normalised.items() if pair[0] is not None}
+    ratios = [3, 2, 1] if shown else [3, 1]
+    fig, axes = plt.subplots(
+        len(ratios), 1, figsize=(8, 5.5 + 2 * bool(shown)), sharex=True,
+        gridspec_kw={"height_ratios": ratios},
+    )  # fmt: skip
+    ax, goal_ax = axes[0], axes[-1]
     single = len(runs) == 1
     for k, run in enumerate(runs):
         color = f"C{k}"
@@ -152,12 +191,24 @@ def plot_fitness(runs: list[RunMetrics], path: Path) -> Path:
             gens, run.column("fitness_best"), color=color, lw=1.0, ls="--", label=f"{prefix}best"
         )
         _mark_shifts(ax, run, color, single)
+        if k in shown:
+            mean, best = shown[k]
+            axes[1].plot(gens, mean, color=color, lw=1.5)
+            axes[1].plot(gens, best, color=color, lw=1.0, ls="--")
+            _mark_shifts(axes[1], run, color, False)
         goals = [np.atleast_1d(r.get("goal", [np.nan]))[0] for r in run.rows]
         goal_ax.step(gens, np.asarray(goals, dtype=float), where="post", color=color, lw=1.2)
     ax.set_ylabel("fitness")
     ax.set_title("Fitness" + (f": {runs[0].label}" if single else ""))
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
+    if shown:
+        norm_ax = axes[1]
+        norm_ax.axhline(0.0, color="0.3", lw=0.8, ls="-.", label="0 = standing still")
+        norm_ax.axhline(1.0, color="0.3", lw=0.8, ls=(0, (1, 3)), label="1 = perfect")
+        norm_ax.set_ylabel("normalised")
+        norm_ax.legend(fontsize=8, loc="lower right")
+        norm_ax.grid(alpha=0.3)
     goal_ax.set_ylabel("goal")
     goal_ax.set_xlabel("generation")
     goal_ax.grid(alpha=0.3)

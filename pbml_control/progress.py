@@ -1,4 +1,8 @@
-"""A progress bar (tqdm) that shows generation, mean and best fitness, and env steps per second."""
+"""A progress bar (tqdm) that shows generation, mean and best fitness, and env steps per second.
+
+A goal task's bar also shows the normalised mean/best fitness (``norm``; normalised.py: 0 =
+standing still, 1 = perfect), and says so in one line above the bar when it opens.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +22,18 @@ class ProgressBar:
     budget, so its bar and time estimate are true; otherwise it counts generations.
     """
 
-    def __init__(self, total: int | None = None, env_step_budget: int = 0) -> None:
+    def __init__(
+        self, total: int | None = None, env_step_budget: int = 0, legend: str | None = None
+    ) -> None:
         self._bar: tqdm | None = None
         self._total = total
         self._budget = env_step_budget
+        self._legend = legend
 
     def _open(self, state: EvolutionState, metrics: Metrics) -> tqdm:
+        if self._legend and "fitness_mean_normalised" in metrics:
+            note = f"pbml: note: norm = normalised mean/best fitness: {self._legend}"
+            print(note, file=sys.stderr)
         if self._budget:
             done = int(metrics.get("env_steps_total", 0)) - int(metrics.get("env_steps", 0))
             return tqdm(total=self._budget, initial=done, unit="step", unit_scale=True,
@@ -38,6 +48,11 @@ class ProgressBar:
             "mean": f"{metrics['fitness_mean']:.3g}",
             "best": f"{metrics['fitness_best']:.3g}",
         }
+        if "fitness_mean_normalised" in metrics:
+            postfix["norm"] = (
+                f"{_fixed(metrics['fitness_mean_normalised'])}/"
+                f"{_fixed(metrics.get('fitness_best_normalised'))}"
+            )
         steps = metrics.get("env_steps")
         if steps and seconds > 0:
             postfix["steps/s"] = f"{float(steps) / seconds:.0f}"
@@ -49,3 +64,8 @@ class ProgressBar:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def _fixed(value: object) -> str:
+    """A normalised value with 3 decimals (nan for a missing or undefined one)."""
+    return f"{value:.3f}" if isinstance(value, int | float) else "nan"

@@ -49,6 +49,7 @@ from pbml_control.metrics_log import (
     read_metrics,
     rewrite_jsonl,
 )
+from pbml_control.normalised import Normaliser
 from pbml_control.problem import Problem
 from pbml_control.registry import make_problem
 from pbml_control.resume_record import config_json, nothing_to_do, record_resume
@@ -336,8 +337,11 @@ def _train(
         metrics_file = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
         timing_file = (run_dir / "timing.jsonl").open("a", encoding="utf-8")
         board = TensorBoardLog(run_dir, state.generation) if tensorboard else None
+        normaliser = Normaliser.of_problem(problem)
         try:
             for new_state, metrics, seconds in generations(state, config, problem):
+                if normaliser is not None:  # goal tasks: 0 = standing still, 1 = perfect
+                    metrics = normaliser.add(metrics)
                 _append_rows(metrics_file, timing_file, metrics, seconds)
                 if board is not None:
                     pop = new_state.population

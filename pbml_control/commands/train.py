@@ -77,6 +77,7 @@ def _default_run_dir(config: RunConfig, config_path: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pbml_control.normalised import for_config
     from pbml_control.progress import ProgressBar
     from pbml_control.runner import RunInterrupted, stored_config, train
     from pbml_control.tensorboard_log import TB_FOLDER
@@ -104,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
     run_dir = args.resume or args.out or _default_run_dir(config, args.config)
     # A run started with --tensorboard keeps its curves going when resumed without the flag.
     tensorboard = args.tensorboard or (args.resume is not None and (run_dir / TB_FOLDER).is_dir())
-    bar = None if args.quiet else ProgressBar(config.generations, config.max_env_steps)
+    normaliser = for_config(config)
+    legend = normaliser.legend if normaliser is not None else None
+    bar = None if args.quiet else ProgressBar(config.generations, config.max_env_steps, legend)
     try:
         result = train(
             run_dir,
@@ -130,10 +133,23 @@ def run(args: argparse.Namespace) -> int:
     if result.nothing_to_do is not None:
         print(f"run {result.run_dir}: nothing to do: {result.nothing_to_do}")
         return 0
-    row = result.last_metrics or {}
-    print(
-        f"run {result.run_dir}: generation {result.state.generation}, "
-        f"mean fitness {row.get('fitness_mean', float('nan')):.4g}, "
-        f"best fitness {row.get('fitness_best', float('nan')):.4g}"
-    )
+    print(summary(result.run_dir, result.state.generation, result.last_metrics or {}, legend))
     return 0
+
+
+def summary(run_dir: Path, generation: int, row: dict, legend: str | None) -> str:
+    """The end-of-run line: raw mean and best fitness, and on a goal task their normalised
+    values with what 0 and 1 mean."""
+    parts = []
+    for what in ("mean", "best"):
+        value = row.get(f"fitness_{what}", float("nan"))
+        text = f"{what} fitness {value:.4g}"
+        normalised = row.get(f"fitness_{what}_normalised")
+        if f"fitness_{what}_normalised" in row:
+            shown = normalised if isinstance(normalised, int | float) else float("nan")
+            text += f" (normalised {shown:.3f})"
+        parts.append(text)
+    line = f"run {run_dir}: generation {generation}, " + ", ".join(parts)
+    if legend and "fitness_mean_normalised" in row:
+        line += f"; normalised: {legend}"
+    return line
