@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 PLOT_EXAMPLE = """writes:
-  fitness.png  mean and best fitness per generation, goal shifts dotted, the goal below
+  fitness.png  mean and best fitness per generation, goal shifts dotted, the goal below; for
+               goal tasks also normalised (0 = standing still, 1 = perfect; docs/method.md)
   sigma.png    each module's mutation radius sigma over generations (log scale)
   Several runs are overlaid, one colour each, labelled by folder name and selection scheme.
 
