@@ -23,6 +23,8 @@ Definitions (ours; the paper's exact ones are unknown):
   **Transfer success = the share of goal epochs that are hits** (Wilson interval over the
   pooled epochs); the generations from a shift to the first hit are censored at the period
   (Kaplan-Meier median over the pooled epochs; compared by a log-rank test stratified by seed).
+- The Hard-Square reach probe, which coverage cannot win (``paper_probe``), and R in sigma units
+  with the additive sigma update and the sigma ceiling (``paper_numeric``): see those modules.
 - Other intervals: 95% Student-t over seeds (paired over seeds for differences).
 """
 
@@ -38,8 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from pbml_control.experiments.paper_claims import judge_claims
+from pbml_control.experiments.paper_numeric import numeric_run
+from pbml_control.experiments.paper_probe import reach_probes
 from pbml_control.experiments.paper_report import plot_figures, write_report
-from pbml_control.experiments.paper_results import aggregate, r_squared, slope
+from pbml_control.experiments.paper_results import aggregate
 from pbml_control.experiments.runs import process_map
 from pbml_control.experiments.toy import evolve_curves, hit_summary, toy_config
 from pbml_control.script_args import parse_dataclass_args
@@ -93,10 +97,21 @@ class Args:
     """transfer runs use seed + offset, so their streams differ from the source run's"""
     sweep: bool = True
     """also run the PBML settings sweep (death rate, parent pressure, tau)"""
+    numeric_tau_add: float = 0.01
+    """additive-update rate of sigma in the Numeric World (tau x init sigma: the same first step)"""
+    additive_schemes: tuple[str, ...] = ("pbml", "greedy", "truncation", "drift")
+    """schemes also run in the Numeric World with the additive sigma update"""
+    probes: int = 5
+    """Hard-Square reach probes per (condition, seed)"""
+    probe_generations: int = 20
+    """generations a reach probe may take (fresh founders: 0/10 reached in a pilot)"""
+    probe_seed_offset: int = 2000
+    """probe r of seed s uses seed s + offset + 100 r"""
 
 
 QUICK = {"seeds": 2, "population_size": 16, "numeric_generations": 20, "square_generations": 20,
-         "transfer_generations": 20, "fixed_sigmas": (1.0,)}  # fmt: skip
+         "transfer_generations": 20, "fixed_sigmas": (1.0,), "probes": 1,
+         "probe_generations": 5, "additive_schemes": ("pbml",)}  # fmt: skip
 # The PBML settings we also tried; each changes one knob of the main setting (tau: a factor).
 SWEEP: tuple[tuple[str, dict[str, Any]], ...] = (
     ("D=0.1", {"death_rate": 0.1}),
@@ -126,7 +141,7 @@ class Job:
     scheme: str
     schedule: str  # static | random
     seed: int
-    knobs: tuple[tuple[str, Any], ...] = ()  # Args fields changed (sweep), or init_sigma
+    knobs: tuple[tuple[str, Any], ...] = ()  # Args fields changed (sweep), init_sigma, update
 
 
 def make_config(args: Args, job: Job, problem: str, generations: int, seed: int, scheme: str):
@@ -134,6 +149,7 @@ def make_config(args: Args, job: Job, problem: str, generations: int, seed: int,
     knobs = dict(job.knobs)
     numeric = problem == "numeric"
     tau = args.numeric_tau if numeric else args.square_tau
+    additive = {"sigma_update": "additive", "tau_add": args.numeric_tau_add}
     return toy_config(
         problem, seed=seed, generations=generations, population_size=args.population_size,
         scheme=scheme, schedule=job.schedule if problem != "hard_square" else "random",
@@ -143,6 +159,7 @@ def make_config(args: Args, job: Job, problem: str, generations: int, seed: int,
         tau=tau * knobs.get("tau_factor", 1.0),
         death_rate=knobs.get("death_rate", args.death_rate),
         parent_pressure=knobs.get("parent_pressure", args.parent_pressure),
+        overrides={"mutation": additive} if knobs.get("sigma_update") == "additive" else None,
     )  # fmt: skip
 
 
@@ -153,6 +170,9 @@ def make_jobs(args: Args) -> list[Job]:
         for scheme in SCHEMES:
             jobs += [Job("numeric", scheme, scheme, "static", seed),
                      Job("square", scheme, scheme, "random", seed)]  # fmt: skip
+        for scheme in args.additive_schemes:
+            jobs.append(Job("numeric", f"additive {scheme}", scheme, "static", seed,
+                            (("sigma_update", "additive"),)))  # fmt: skip
         jobs.append(Job("square", "static", "pbml", "static", seed))
         jobs.append(Job("fresh", "fresh", "pbml", "random", seed))
         for sigma in args.fixed_sigmas:
@@ -173,16 +193,7 @@ def run_job(job_and_args: tuple[Job, Args]) -> tuple[Job, dict]:
     hard_seed = job.seed + args.transfer_seed_offset
     if job.experiment == "numeric":
         cfg = make_config(args, job, "numeric", args.numeric_generations, job.seed, job.scheme)
-        ((final, _), curves) = evolve_curves(cfg)
-        r, fit, best = curves["log_sigma_x"], curves["fitness_mean"], curves["fitness_best"]
-        at_ceiling = final.population.log_sigma[:, 0] >= cfg.mutation.log_sigma_max - 1e-9
-        out["curves"] = {"R": r, "fitness_mean": fit, "fitness_best": best}
-        out["summary"] = {"R_slope": slope(r), "R_final": float(r[-1]),
-                          "final_mean": float(fit[-w:].mean()),
-                          "final_best": float(best[-w:].mean()),
-                          "r2_linear": r_squared(fit, 1), "r2_quadratic": r_squared(fit, 2),
-                          "share_at_sigma_ceiling": float(at_ceiling.mean())}  # fmt: skip
-        return job, out
+        return job, numeric_run(cfg, w)
     source = None
     if job.experiment == "square":
         cfg = make_config(args, job, "square", args.square_generations, job.seed, job.scheme)
@@ -197,6 +208,9 @@ def run_job(job_and_args: tuple[Job, Args]) -> tuple[Job, dict]:
     hard = make_config(args, job, "hard_square", args.transfer_generations, hard_seed, scheme)
     _, out["transfer_curves"] = evolve_curves(hard, source)
     out["transfer"] = hit_summary(out["transfer_curves"], args.period)
+    offset = job.seed + args.probe_seed_offset
+    probe_seeds = [offset + 100 * r for r in range(args.probes)]
+    out["transfer"] |= reach_probes(hard, probe_seeds, args.probe_generations, source)
     return job, out
 
 

@@ -15,7 +15,8 @@ import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 SCHEMES = ("pbml", "fixed_mutation", "greedy", "truncation", "drift")
-FIGURES = ("numeric_world.png", "square_world.png", "transfer.png", "transfer_curves.png")
+FIGURES = ("numeric_world.png", "square_world.png", "transfer.png", "transfer_curves.png",
+           "numeric_units.png")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,9 @@ def test_quick_run_writes_report_json_and_figures(reproduce) -> None:
         row = re.search(rf"^\| {cond} \|(.*)\|$", table, flags=re.MULTILINE)
         assert row, f"no table row for {cond}"
         cells = [c.strip() for c in row.group(1).split("|")]
-        assert len(cells) == 6
-        assert re.match(r"-?[0-9.]", cells[-1]), f"{cond}: no transfer success in {cells}"
+        assert len(cells) == 7
+        assert re.match(r"-?[0-9.]", cells[-2]), f"{cond}: no transfer success in {cells}"
+        assert re.match(r"-?[0-9.]", cells[-1]), f"{cond}: no reach-probe share in {cells}"
         if cond != "static":
             assert re.match(r"-?[0-9.]", cells[0]), f"{cond}: no R slope in {cells}"
     verdicts = re.findall(r"\*\*(not reproduced|partly reproduced|reproduced)\*\*", report)
@@ -65,7 +67,15 @@ def test_quick_run_writes_report_json_and_figures(reproduce) -> None:
         assert len(slope["per_seed"]) == saved["args"]["seeds"] >= 2
         assert len(saved["results"]["numeric"][scheme]["curves"]["R"]["mean"]) == 20
     for cond in (*SCHEMES, "static", "fresh"):
-        assert 0.0 <= saved["results"]["transfer"][cond]["summary"]["success"]["mean"] <= 1.0
+        summary = saved["results"]["transfer"][cond]["summary"]
+        assert 0.0 <= summary["success"]["mean"] <= 1.0
+        assert 0.0 <= summary["probe_reach"]["mean"] <= 1.0
+        assert summary["probe_reach"]["trials"] == saved["args"]["seeds"] * saved["args"]["probes"]
+    additive = saved["results"]["numeric"]["additive pbml"]["summary"]
+    assert additive["R_sigma_slope"]["mean"] is not None
+    assert 0.0 <= additive["share_at_sigma_ceiling"]["mean"] <= 1.0
+    assert re.search(r"^\| additive pbml \| -?[0-9.]", report, flags=re.MULTILINE)
+    assert "additive sigma update: under PBML, fitness follows a quadratic" in report
 
     for name in FIGURES:
         blob = (out / name).read_bytes()

@@ -107,6 +107,8 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
 
     pb = _s(results, "numeric", "pbml", "R_slope")
     ceiling = _s(results, "numeric", "pbml", "share_at_sigma_ceiling")
+    precap = _s(results, "numeric", "pbml", "R_slope_precap")
+    precap_gens = _s(results, "numeric", "pbml", "precap_generations")
     add(
         "Numeric World: under PBML, R rises steadily.",
         "the 95% CI of PBML's R slope lies above 0 and the slope is positive in every seed",
@@ -115,7 +117,9 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
         f"{sum(v > 0 for v in pb['per_seed'])}/{len(pb['per_seed'])} seeds; final R "
         f"{ci_text(_s(results, 'numeric', 'pbml', 'R_final'))}; share of the final population "
         "at the "
-        f"sigma ceiling (log sigma = 3) {ci_text(ceiling, '.2f')}.",
+        f"sigma ceiling (log sigma = 3) {ci_text(ceiling, '.2f')}; R slope before the ceiling "
+        f"binds ({CAP_TEXT}) {ci_text(precap)}, over the first {ci_text(precap_gens)} "
+        "generations.",
     )
     r2q = _s(results, "numeric", "pbml", "r2_quadratic")
     r2l = _s(results, "numeric", "pbml", "r2_linear")
@@ -129,8 +133,8 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
         f"{ci_text(_s(results, 'numeric', 'pbml', 'final_mean'))}.",
         "In our Numeric World R is log sigma, so a linear rise of R makes the step size grow "
         "exponentially and X grow faster than a quadratic until sigma reaches its ceiling "
-        "(e^3); a quadratic is what a step size that grows linearly gives. The paper's R may "
-        "be defined that way; ours is not.",
+        "(e^3); a quadratic is what a step size that grows linearly gives. The runs with the "
+        "additive sigma update (below) test the sub-claim in those units.",
     )
     for scheme in ("greedy", "drift"):
         st = _s(results, "numeric", scheme, "R_slope")
@@ -142,6 +146,8 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
             bool(no_rise),
             f"{scheme} R slope {ci_text(st)} vs PBML {ci_text(pb)}.",
         )
+    if "additive pbml" in results["numeric"]:
+        claims += additive_claims(results)
     lx = _s(results, "square", "pbml", "log_sigma_x_final")
     ly = _s(results, "square", "pbml", "log_sigma_y_final")
     aniso = stats_entry(np.subtract(lx["per_seed"], ly["per_seed"]))
@@ -202,7 +208,94 @@ def judge_claims(results: dict, args: dict[str, Any]) -> list[dict[str, str]]:
         f"transfer fitness static {ci_text(_s(results, 'transfer', 'static', 'mean_fitness'))} vs "
         f"PBML {ci_text(_s(results, 'transfer', 'pbml', 'mean_fitness'))}.",
     )
+    if "probe_reach" in results["transfer"]["pbml"]["summary"]:
+        claims.append(probe_claim(results))
     return claims
+
+
+CAP_TEXT = "the first generation with >= 1% of members at it"
+SLOPE_RULE = (
+    "the 95% CI of {who}'s {what} slope lies above 0 and the slope is positive in every seed"
+)
+QUADRATIC_RULE = (
+    "a quadratic in the generation explains >= 98% of the variance of {who}'s mean fitness "
+    "(mean R^2 over seeds) and clearly more than a line (R^2 gain >= 0.02)"
+)
+
+
+def additive_claims(results: dict) -> list[dict[str, str]]:
+    """The Numeric-World claims again with the additive sigma update, R in sigma units: the
+    same rules as for the log-normal update."""
+    who = "additive PBML"
+    pb = _s(results, "numeric", "additive pbml", "R_sigma_slope")
+    r2q = _s(results, "numeric", "additive pbml", "r2_quadratic")
+    r2l = _s(results, "numeric", "additive pbml", "r2_linear")
+    at = {k: ci_text(_s(results, "numeric", "additive pbml", f"share_at_sigma_{k}"), ".2f")
+          for k in ("ceiling", "floor")}  # fmt: skip
+    out = [
+        _claim(
+            "Numeric World, additive sigma update: under PBML, R in sigma units (mean sigma_x) "
+            "rises steadily.",
+            SLOPE_RULE.format(who=who, what="R_sigma"),
+            pb["lo"] is not None and pb["lo"] > 0 and min(pb["per_seed"]) > 0,
+            f"additive PBML R_sigma slope {ci_text(pb)} per generation, positive in "
+            f"{sum(v > 0 for v in pb['per_seed'])}/{len(pb['per_seed'])} seeds; final mean "
+            f"sigma_x {ci_text(_s(results, 'numeric', 'additive pbml', 'R_sigma_final'))}; share "
+            f"of the final population at the ceiling (sigma = e^3) {at['ceiling']}, at the "
+            f"floor {at['floor']}.",
+        ),
+        _claim(
+            "Numeric World, additive sigma update: under PBML, fitness follows a quadratic curve.",
+            QUADRATIC_RULE.format(who=who),
+            r2q["mean"] >= 0.98 and r2q["mean"] - r2l["mean"] >= 0.02,
+            f"additive PBML mean-fitness R^2: quadratic {ci_text(r2q)}, linear {ci_text(r2l)}; "
+            "final mean fitness "
+            f"{ci_text(_s(results, 'numeric', 'additive pbml', 'final_mean'))}.",
+        ),
+    ]
+    for scheme in ("greedy", "drift"):
+        if f"additive {scheme}" not in results["numeric"]:
+            continue
+        st = _s(results, "numeric", f"additive {scheme}", "R_sigma_slope")
+        no_rise = (st["lo"] is not None and st["lo"] <= 0) or st["mean"] < 0.1 * pb["mean"]
+        out.append(
+            _claim(
+                f"Numeric World, additive sigma update: {scheme} shows no clear rise in R "
+                "(sigma units).",
+                "the 95% CI of its R_sigma slope includes 0 or lies below 0, or its mean slope "
+                "is under a tenth of additive PBML's",
+                bool(no_rise),
+                f"additive {scheme} R_sigma slope {ci_text(st)} vs additive PBML {ci_text(pb)}.",
+            )
+        )
+    return out
+
+
+def probe_claim(results: dict) -> dict[str, str]:
+    """Hard Square with coverage removed: the reach probe (``paper_probe``)."""
+    reach = {c: _s(results, "transfer", c, "probe_reach") for c in ("pbml", "static", "fresh")}
+    vs_static = _paired(results, "transfer", "pbml", "static", "probe_reach")
+    vs_fresh = _paired(results, "transfer", "pbml", "fresh", "probe_reach")
+    return _claim(
+        "Hard Square, coverage removed (reach probe): transferred PBML genomes reach a square "
+        "more often than static-environment and fresh genomes.",
+        "PBML's reach share beats the static-environment genomes' and fresh random genomes' "
+        "(paired 95% CIs of the per-seed differences lie above 0)",
+        all(d["lo"] is not None and d["lo"] > 0 for d in (vs_static, vs_fresh)),
+        "share of probes that reached a square: "
+        + ", ".join(f"{c} {ci_text(v)}" for c, v in reach.items())
+        + f"; PBML - static {ci_text(vs_static)}, PBML - fresh {ci_text(vs_fresh)}.",
+        f"Fresh founders put on the probe's point reached a square in "
+        f"{reach['fresh']['successes']} of {reach['fresh']['trials']} probes; spread uniformly "
+        "(the transfer above) they had one in "
+        f"{_s(results, 'transfer', 'fresh', 'success')['successes']} of "
+        f"{_s(results, 'transfer', 'fresh', 'success')['trials']} goal epochs.",
+    )
+
+
+def _claim(claim: str, rule: str, ok: bool | str, numbers: str, note: str = "") -> dict[str, str]:
+    return {"claim": claim, "rule": rule, "verdict": _verdict(ok), "numbers": numbers,
+            "note": note}  # fmt: skip
 
 
 def _two_part(first: bool, second: bool) -> bool | str:

@@ -121,7 +121,35 @@ def plot_figures(data: dict[str, Any], out_dir: Path) -> list[Path]:
     fig.tight_layout()
     paths.append(out_dir / "transfer_curves.png")
     save_figure(fig, paths[-1], dpi=110)
+    paths.append(_plot_units(plt, res["numeric"], out_dir / "numeric_units.png"))
     return paths
+
+
+def _plot_units(plt: Any, numeric: dict[str, Any], path: Path) -> Path:
+    """Numeric World in sigma units: both updates, the share at the ceiling, fitness."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for cond in _numeric_rows(numeric):
+        curves = numeric[cond]["curves"]
+        additive = cond.startswith("additive ")
+        color = COLORS[cond.removeprefix("additive ")]
+        style = {"ls": "--"} if additive else {}
+        for ax, key in zip(axes, ("R_sigma", "at_cap", "fitness_mean"), strict=True):
+            mean = np.array([np.nan if v is None else v for v in curves[key]["mean"]])
+            ax.plot(mean, label=cond, color=color, lw=1.5, **style)
+    axes[0].set(title="mean sigma_x (R in sigma units)", xlabel="generation", yscale="log")
+    axes[1].set(title="share of members at the sigma ceiling (e^3)", xlabel="generation")
+    axes[2].set(title="mean fitness X", xlabel="generation", yscale="symlog")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Numeric World: log-normal (solid) and additive (dashed) sigma update; "
+                 "means over seeds")  # fmt: skip
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    return path
+
+
+def _numeric_rows(numeric: dict[str, Any]) -> list[str]:
+    """The main schemes (log-normal update), then the additive-update ones."""
+    return [c for c in numeric if c in SCHEMES or c.startswith("additive ")]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -159,6 +187,7 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
         f"(configs/numeric.toml). Square World and Hard Square: init sigma "
         f"{args['square_init_sigma']}, tau {args['square_tau']} (configs/square.toml). "
         "log sigma is clipped to [-12, 3] by the core.",
+        *_new_settings(args),
         "- These are the configs' settings, chosen before looking at results; the other PBML "
         "settings we tried are in the sweep table below and do not feed the main table.",
         "",
@@ -190,14 +219,16 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
         "- Controls on Hard Square: **fresh** = new random genomes (initial_state on "
         "hard_square, evolving sigma from the init sigma); **fresh, fixed sigma=s** = new "
         "random genomes whose sigma is frozen at s (fixed_mutation scheme).",
+        *_new_definitions(args),
         "- Other 95% CIs are Student-t intervals over seeds; differences between conditions "
         "are paired by seed.",
         "",
         "## Results",
         "",
         "| scheme | Numeric R slope (/gen) | Numeric final mean | Numeric final best | "
-        "Square final mean | Square final best | Hard-Square transfer success |",
-        "|---|---|---|---|---|---|---|",
+        "Square final mean | Square final best | Hard-Square transfer success | "
+        "Hard-Square reach probe |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for cond in MAIN:
         lines.append(
@@ -206,17 +237,18 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
             f"{_cell(res, 'numeric', cond, 'final_best')} | "
             f"{_cell(res, 'square', cond, 'final_mean')} | "
             f"{_cell(res, 'square', cond, 'final_best')} | "
-            f"{_cell(res, 'transfer', cond, 'success')} |"
+            f"{_cell(res, 'transfer', cond, 'success')} | "
+            f"{_cell(res, 'transfer', cond, 'probe_reach')} |"
         )
     lines += [
         "",
-        "Mean [95% CI] over seeds.",
+        "Mean [95% CI] over seeds (shares: pooled, Wilson interval).",
         "",
         "### Square World mutation parameters and Hard-Square transfer, every condition",
         "",
         "| condition | final log sigma_x | final log sigma_y | transfer success | "
-        "transfer mean fitness | gens from shift to hit |",
-        "|---|---|---|---|---|---|",
+        "transfer mean fitness | gens from shift to hit | reach probe | gens to reach |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for cond in res["transfer"]:
         if cond.startswith("pbml "):
@@ -226,8 +258,11 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
             f"{_cell(res, 'square', cond, 'log_sigma_y_final')} | "
             f"{_cell(res, 'transfer', cond, 'success')} | "
             f"{_cell(res, 'transfer', cond, 'mean_fitness')} | "
-            f"{_cell(res, 'transfer', cond, 'gens_to_hit')} |"
+            f"{_cell(res, 'transfer', cond, 'gens_to_hit')} | "
+            f"{_cell(res, 'transfer', cond, 'probe_reach')} | "
+            f"{_cell(res, 'transfer', cond, 'gens_to_reach')} |"
         )
+    lines += _units_table(res["numeric"])
     sweep = [c for c in res["numeric"] if c.startswith("pbml ")]
     if sweep:
         lines += [
@@ -266,7 +301,69 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
         "",
         "![Hard-Square transfer curves](transfer_curves.png)",
         "",
+        "![Numeric World in sigma units](numeric_units.png)",
+        "",
     ]
     path = out_dir / "paper.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _new_settings(args: dict[str, Any]) -> list[str]:
+    return [
+        f'- Numeric World, additive sigma update (`mutation.sigma_update = "additive"`): '
+        f"tau_add = {args['numeric_tau_add']} (tau x init sigma, so both updates take the same "
+        f"first step), the same init sigma, floor and ceiling; schemes "
+        f"{', '.join(args['additive_schemes'])}.",
+        f"- Hard-Square reach probe: {args['probes']} probes per condition and seed, each "
+        f"{args['probe_generations']} generations, seeds seed + {args['probe_seed_offset']} + "
+        "100 r. The probe length was fixed from a pilot of the fresh and fixed-sigma controls "
+        "only (fresh: 0/10 reached within 20 generations, 3/10 within 40; fixed sigma 3 and 10: "
+        "10/10 within 20), before any transferred population was probed.",
+    ]
+
+
+def _new_definitions(args: dict[str, Any]) -> list[str]:
+    return [
+        "- **R_sigma** = population mean of sigma_x: R in sigma units. Under the log-normal "
+        "update a steady drift moves R (log sigma) linearly; under the additive update it moves "
+        "R_sigma linearly. **Ceiling / floor**: both updates clip sigma to [e^-12, e^3]; the "
+        "share of the final population at each is reported per scheme. **Pre-cap** slopes are "
+        "taken over the generations before the first one in which >= 1% of the population "
+        "sits at the ceiling (the whole run if never): members at the ceiling cannot rise, so "
+        "a full-run slope understates the rise before it binds.",
+        "- **Reach probe** (Hard Square, coverage removed): the population a transfer moves "
+        "(or fresh founders), every member keeping its mutation parameters but placed on one "
+        "point, on a row and halfway (10 units) between two squares along x; the goal stays "
+        "put and the transfer's selection breeds. A probe **reaches** when some member is "
+        f"inside a square within {args['probe_generations']} generations (its first-hit "
+        "generation is censored there otherwise: Kaplan-Meier median over the pooled probes). "
+        "Reach share: pooled over probes and seeds, Wilson interval; paired differences use "
+        "each seed's share. Fresh founders are put on the point too, so a uniform spread "
+        "cannot win it.",
+    ]
+
+
+def _units_table(numeric: dict[str, Any]) -> list[str]:
+    """Numeric World: R in log sigma and in sigma units, per scheme and update."""
+    cols = ("R_slope", "R_slope_precap", "R_sigma_slope", "R_sigma_slope_precap",
+            "precap_generations", "share_at_sigma_ceiling", "share_at_sigma_floor",
+            "r2_quadratic", "r2_linear", "final_mean")  # fmt: skip
+    lines = [
+        "",
+        "### Numeric World: R in log sigma and sigma units, the ceiling and the floor",
+        "",
+        "| condition | R slope (log sigma /gen) | R slope, pre-cap | R_sigma slope (sigma /gen) | "
+        "R_sigma slope, pre-cap | gens before the ceiling binds | final share at ceiling | "
+        "final share at floor | fitness R^2 quadratic | fitness R^2 linear | final mean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cond in _numeric_rows(numeric):
+        label = cond if cond.startswith("additive ") else f"log-normal {cond}"
+        cells = [ci_text(numeric[cond]["summary"][k]) for k in cols]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return [
+        *lines,
+        "",
+        "Conditions without 'additive' use the log-normal update (the table above).",
+    ]

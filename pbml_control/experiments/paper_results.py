@@ -19,6 +19,16 @@ from pbml_control.experiments.paper_claims import (
 __all__ = ["aggregate", "r_squared", "slope"]
 
 
+# Pooled shares (Wilson) and censored times (Kaplan-Meier) of a transfer: per-seed key -> the
+# key of the per-epoch or per-probe flags it pools over; time key -> (summary name, flags key).
+SHARES = {"success": "hit_reached", "probe_reach": "probe_reached"}
+TIMES = {
+    "hit_times": ("gens_to_hit", "hit_reached"),
+    "probe_times": ("gens_to_reach", "probe_reached"),
+}
+FLAGS = ("hit_reached", "probe_reached")
+
+
 def slope(y: np.ndarray) -> float:
     """Least-squares slope of y against generation 0, 1, 2, ..."""
     return float(np.polyfit(np.arange(len(y)), y, 1)[0])
@@ -56,17 +66,18 @@ def _entry(
     values = {key: [r[part][key] for r in runs] for key in runs[0][part]}
     summary: dict[str, Any] = {}
     for key, per_seed in values.items():
-        if key == "success":
-            reached = [hit for r in runs for hit in r[part]["hit_reached"]]
+        if key in SHARES:
+            reached = [hit for r in runs for hit in r[part][SHARES[key]]]
             summary[key] = share_entry(per_seed, sum(reached), len(reached))
-        elif key == "share_at_sigma_ceiling":
+        elif key.startswith("share_at_sigma_"):
             counts = [round(v * population_size) for v in per_seed]
             summary[key] = share_entry(per_seed, sum(counts), population_size * len(runs))
-        elif key == "hit_times":
-            summary["gens_to_hit"] = time_entry(
-                [t for ts in per_seed for t in ts], [h for hs in values["hit_reached"] for h in hs]
+        elif key in TIMES:
+            name, flags = TIMES[key]
+            summary[name] = time_entry(
+                [t for ts in per_seed for t in ts], [h for hs in values[flags] for h in hs]
             )
-        elif key != "hit_reached":
+        elif key not in FLAGS:
             summary[key] = stats_entry(per_seed)
     out: dict[str, Any] = {"summary": summary}
     if keep:
