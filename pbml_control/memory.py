@@ -12,14 +12,23 @@ derived (see ``tests/test_memory_limits.py`` and docs/reliability.md).
   HalfCheetah policy of 72,000 parameters.
 - A simulation running in ``mujoco.batch`` costs about 3 KiB (measured for HalfCheetah and
   Ant); ``SIMULATION_BYTES`` leaves room for observation buffers and larger models. Episode
-  length allocates nothing: rollouts keep no per-step history.
+  length allocates nothing: rollouts keep no per-step history. A generation simulates every
+  member's episodes on every goal of the generation at once (population x goals x episodes),
+  spread over the workers, so the worker count does not change that number.
+- A worker process on this machine (``problem.workers`` > 1, or local Ray actors) costs
+  ``WORKER_BYTES``: its interpreter, numpy, MuJoCo and the compiled model (measured: 70 MiB).
+
+A refusal names each part of the estimate with its size, largest first, and the settings that
+shrink the largest ones, so the one line says what is too big and what to change.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pbml_control.errors import UserError
 
@@ -27,17 +36,23 @@ __all__ = [
     "MEMBER_OVERHEAD",
     "PARAM_COPIES",
     "SIMULATION_BYTES",
+    "WORKER_BYTES",
     "MemoryLimitError",
+    "Need",
     "available_bytes",
     "check_fits",
+    "check_needs",
     "format_bytes",
+    "local_worker_processes",
     "population_bytes",
     "rollout_bytes",
+    "run_needs",
 ]
 
 PARAM_COPIES = 8
 MEMBER_OVERHEAD = 1024
 SIMULATION_BYTES = 16 * 1024
+WORKER_BYTES = 128 * 1024 * 1024
 
 
 class MemoryLimitError(UserError):
@@ -103,3 +118,95 @@ def check_fits(needed: int, what: str, hint: str) -> None:
         f"{what} needs about {format_bytes(needed)} of memory, more than the "
         f"{format_bytes(available)} available; {hint}"
     )
+
+
+@dataclass(frozen=True)
+class Need:
+    """One part of a memory estimate: what it is, its bytes, and the settings that shrink it."""
+
+    what: str
+    bytes: int
+    settings: tuple[str, ...]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def run_needs(
+    population_size: int,
+    num_params: int,
+    num_modules: int,
+    episodes: int = 0,
+    goals: int = 1,
+    worker_processes: int = 0,
+    policy_setting: str | None = None,
+) -> list[Need]:
+    """The parts of a run's estimate: the population, the simulations of one generation
+    (members x goals x episodes, when the problem simulates), and the worker processes.
+    ``policy_setting`` names the key that sizes a genome (``problem.hidden``), if any."""
+    needs = [
+        Need(
+            f"population {population_size:,} x {num_params:,} parameters",
+            population_bytes(population_size, num_params, num_modules),
+            ("population_size", *((policy_setting,) if policy_setting else ())),
+        )
+    ]
+    if episodes:
+        count = population_size * goals * episodes
+        parts = [f"population {population_size:,}"]
+        if goals > 1:
+            parts.append(_plural(goals, "goal"))
+        parts.append(_plural(episodes, "episode"))
+        settings = ["population_size"]
+        settings += ["schedule.goals_per_generation"] if goals > 1 else []
+        settings += ["problem.episodes"]
+        needs.append(
+            Need(
+                f"{' x '.join(parts)} = {count:,} episodes simulated at once",
+                rollout_bytes(count),
+                tuple(settings),
+            )
+        )
+    if worker_processes > 1:
+        needs.append(
+            Need(
+                f"{worker_processes:,} worker processes",
+                worker_processes * WORKER_BYTES,
+                ("problem.workers",),
+            )
+        )
+    return needs
+
+
+def check_needs(needs: list[Need], what: str) -> None:
+    """Raise :class:`MemoryLimitError` when the parts together exceed what is available.
+
+    The message lists every part with its size, largest first, and the settings to lower,
+    those of the largest parts first.
+    """
+    needed = sum(need.bytes for need in needs)
+    available = available_bytes()
+    if available is None or needed <= available:
+        return
+    ordered = sorted(needs, key=lambda need: -need.bytes)
+    parts = ", ".join(f"{need.what} ({format_bytes(need.bytes)})" for need in ordered)
+    settings: list[str] = []
+    for need in ordered:
+        if need.bytes * 10 >= needed or not settings:  # parts that matter
+            settings += [s for s in need.settings if s not in settings]
+    lower = ", ".join(settings[:-1]) + (" or " if len(settings) > 1 else "") + settings[-1]
+    raise MemoryLimitError(
+        f"{what} needs about {format_bytes(needed)} of memory, more than the "
+        f"{format_bytes(available)} available: {parts}; lower {lower}"
+    )
+
+
+def local_worker_processes(settings: Any) -> int:
+    """Worker processes a MuJoCo problem's settings start on this machine (0 for none, and for
+    Ray actors on a cluster)."""
+    workers = getattr(settings, "workers", 1)
+    if not isinstance(workers, int) or workers <= 1:
+        return 0
+    remote = getattr(settings, "backend", "local") == "ray" and getattr(settings, "ray_address", "")
+    return 0 if remote else workers

@@ -40,7 +40,7 @@ from pbml_control.config import ConfigError, RunConfig, config_from_json, read_c
 from pbml_control.errors import UserError
 from pbml_control.interrupts import ignore_interrupts, interrupts_as_exceptions
 from pbml_control.loop import EvolutionState, Metrics, budget_spent, generations, initial_state
-from pbml_control.memory import check_fits, population_bytes, rollout_bytes
+from pbml_control.memory import check_needs, local_worker_processes, run_needs
 from pbml_control.metrics_log import (
     dumps_row,
     generation_of,
@@ -149,14 +149,18 @@ def resolve_run_config(
 
 def check_memory(config: RunConfig, problem: Problem) -> None:
     """Refuse a run whose population (and simulations) would not fit in memory."""
-    layout, n = problem.layout, config.population_size
-    episodes = getattr(getattr(problem, "config", None), "episodes", 0)
-    simulations = n * episodes if isinstance(episodes, int) else 0
-    check_fits(
-        population_bytes(n, layout.num_params, layout.num_modules) + rollout_bytes(simulations),
-        f"this run (population {n:,} x {layout.num_params:,} parameters)",
-        "lower population_size or the policy size (problem.hidden)",
+    layout, settings = problem.layout, getattr(problem, "config", None)
+    episodes = getattr(settings, "episodes", 0)
+    needs = run_needs(
+        config.population_size,
+        layout.num_params,
+        layout.num_modules,
+        episodes if isinstance(episodes, int) else 0,
+        config.schedule.goals_per_generation,
+        local_worker_processes(settings),
+        "problem.hidden" if hasattr(settings, "hidden") else None,
     )
+    check_needs(needs, "this run")
 
 
 def _stderr(message: str) -> None:

@@ -378,7 +378,7 @@ CASES = [
     Bad(
         "population-1e9",
         f"train {SQUARE} --set population_size=1000000000 {NEW}",
-        "population 1,000,000,000 x 2 parameters) needs about",
+        "population 1,000,000,000 x 2 parameters (",
     ),
     Bad(
         "hidden-100000x2",
