@@ -26,13 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pbml_control.genome import Genome
+from pbml_control.genome import Genome, ModuleLayout
 
 __all__ = [
     "OperatorsConfig",
     "crossover",
     "fatal_pass",
     "low_rank_sigma_scale",
+    "mix_modules",
     "scout_mask",
 ]
 
@@ -89,12 +90,28 @@ def crossover(first: Genome, second: Genome, rng: np.random.Generator) -> Genome
     parameters come together from one of them."""
     layout = first.layout
     take_second = rng.random(layout.num_modules) < 0.5
-    columns = take_second[layout.module_index]
-    return Genome(
+    arrays = mix_modules(
         layout,
-        np.where(columns, second.params, first.params),
-        np.where(take_second, second.log_sigma, first.log_sigma),
-        np.where(take_second, second.logit_p, first.logit_p),
+        take_second,
+        (first.params, first.log_sigma, first.logit_p),
+        (second.params, second.log_sigma, second.logit_p),
+    )
+    return Genome(layout, *arrays)
+
+
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def mix_modules(
+    layout: ModuleLayout, take_second: np.ndarray, first: Arrays, second: Arrays
+) -> Arrays:
+    """(params, log_sigma, logit_p) with module k from ``second`` where ``take_second[..., k]``:
+    one genome, or rows of many (every array then has a leading axis of children)."""
+    columns = take_second[..., layout.module_index]
+    return (
+        np.where(columns, second[0], first[0]),
+        np.where(take_second, second[1], first[1]),
+        np.where(take_second, second[2], first[2]),
     )
 
 

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from pbml_control.genome import Genome, ModuleLayout, Population
-from pbml_control.mutation import MutationConfig, reproduce
+from pbml_control.mutation import MutationConfig, reproduce_many
 from pbml_control.operators import (
     OperatorsConfig,
-    crossover,
     fatal_pass,
     low_rank_sigma_scale,
+    mix_modules,
     scout_mask,
 )
 from pbml_control.rng import generator
@@ -169,13 +169,24 @@ def tell(state: State, candidates: Candidates, fitness: np.ndarray) -> State:
     survivor_index, parents, protection = _fatal_passes(evaluated, result)
     rank_of = np.empty(len(population), dtype=np.int64)
     rank_of[result.order] = np.arange(len(population))
-    children = _offspring(evaluated, parents, rank_of[parents])
-    survivors = dataclasses.replace(population, protected_until=protection).take(survivor_index)
+    survivors = dataclasses.replace(population, protected_until=protection)
+    # Survivors then children, each array written once: the children's parameters are bred
+    # straight into the rows after the survivors'.
+    params = np.empty((len(survivor_index) + len(parents), population.layout.num_params))
+    np.take(
+        population.params, survivor_index, axis=0, out=params[: len(survivor_index)], mode="clip"
+    )
+    children = _offspring(evaluated, parents, rank_of[parents], params[len(survivor_index) :])
+    fields = {
+        name: np.concatenate([getattr(survivors, name)[survivor_index], children[name]])
+        for name in population.fields
+        if name != "params"
+    }
     return dataclasses.replace(
         state,
         generation=g + 1,
         next_id=state.next_id + len(parents),
-        population=Population.concat(survivors, children),
+        population=Population(population.layout, params=params, **fields),
         last=Generation(population, len(parents), len(result.parents) - len(parents)),
     )
 
@@ -239,11 +250,16 @@ def _fatal_passes(
     return survivors, result.parents[: len(result.parents) - len(rescued)], protection
 
 
-def _offspring(state: State, parents: np.ndarray, parent_rank: np.ndarray) -> Population:
+def _offspring(
+    state: State, parents: np.ndarray, parent_rank: np.ndarray, out: np.ndarray
+) -> dict[str, np.ndarray]:
     """One child per entry of ``parents``; child k's streams are keyed by its new member id.
 
-    ``parent_rank`` (rank position of each parent, 0 = best) feeds the low-rank variance
-    operator; the optional operators draw from streams of their own (operators.py).
+    The children's parameters go into ``out`` (k, D); their other population fields are
+    returned. ``parent_rank`` (rank position of each parent, 0 = best) feeds the low-rank
+    variance operator; the optional operators draw from streams of their own (operators.py).
+    Only the draws run child by child (mutation.reproduce_many), so each child is bit for bit
+    what breeding it alone would give.
     """
     population, cfg = state.population, state.config
     mutation, ops = cfg.effective_mutation, cfg.operators
@@ -256,28 +272,34 @@ def _offspring(state: State, parents: np.ndarray, parent_rank: np.ndarray) -> Po
         scale[scouts] *= ops.scout_sigma_scale
     if ops.low_rank_sigma_boost > 0:
         scale *= low_rank_sigma_scale(parent_rank, len(population), ops.low_rank_sigma_boost)
-    mates = parents
+    np.take(population.params, parents, axis=0, out=out, mode="clip")
+    log_sigma, logit_p = population.log_sigma[parents], population.logit_p[parents]
     if ops.crossover_rate > 0:
         mates = generator(seed, "mates", g).permutation(parents)
-    params = np.empty((k, layout.num_params))
-    log_sigma = np.empty((k, layout.num_modules))
-    logit_p = np.empty((k, layout.num_modules))
-    for j, (parent, child_id) in enumerate(zip(parents, ids, strict=True)):
-        genome = population.genome(int(parent))
-        if ops.crossover_rate > 0:
-            mating = generator(seed, "mating", g, int(child_id))
+        take_second = np.zeros((k, layout.num_modules), dtype=bool)
+        for j, child_id in enumerate(ids.tolist()):
+            mating = generator(seed, "mating", g, child_id)
             if mating.random() < ops.crossover_rate:
-                genome = crossover(genome, population.genome(int(mates[j])), mating)
-        rng = generator(seed, "mutate", g, int(child_id))
-        child = reproduce(genome, mutation, rng, sigma_scale=float(scale[j]))
-        params[j], log_sigma[j], logit_p[j] = child.params, child.log_sigma, child.logit_p
-    return Population(
-        layout=layout,
-        params=params,
-        log_sigma=log_sigma,
-        logit_p=logit_p,
-        ids=ids,
-        parent_ids=population.ids[parents],
-        birth_generation=np.full(k, g + 1, dtype=np.int64),
-        protected_until=np.zeros(k, dtype=np.int64),
+                take_second[j] = mating.random(layout.num_modules) < 0.5
+        crossed = np.flatnonzero(take_second.any(axis=1))
+        other = mates[crossed]
+        out[crossed], log_sigma[crossed], logit_p[crossed] = mix_modules(
+            layout,
+            take_second[crossed],
+            (out[crossed], log_sigma[crossed], logit_p[crossed]),
+            (population.params[other], population.log_sigma[other], population.logit_p[other]),
+        )
+    rngs = (generator(seed, "mutate", g, child_id) for child_id in ids.tolist())
+    _, log_sigma, logit_p = reproduce_many(
+        (out, log_sigma, logit_p), layout, mutation, rngs, scale, out=out
     )
+    return {
+        "log_sigma": log_sigma,
+        "logit_p": logit_p,
+        "ids": ids,
+        "parent_ids": population.ids[parents],
+        "birth_generation": np.full(k, g + 1, dtype=np.int64),
+        "protected_until": np.zeros(k, dtype=np.int64),
+        "fitness": np.full(k, np.nan),
+        "evaluations": np.zeros(k, dtype=np.int64),
+    }
