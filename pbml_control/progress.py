@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from pbml_control.loop import EvolutionState, Metrics
 
-__all__ = ["ProgressBar"]
+__all__ = ["JobProgress", "ProgressBar"]
 
 
 class ProgressBar:
@@ -69,3 +69,34 @@ class ProgressBar:
 def _fixed(value: object) -> str:
     """A normalised value with 3 decimals (nan for a missing or undefined one)."""
     return f"{value:.3f}" if isinstance(value, int | float) else "nan"
+
+
+class JobProgress:
+    """A bar over the generations of a grid of jobs (``pbml transfer``'s arms x seeds).
+
+    Jobs that run in this process advance it generation by generation; jobs that run in other
+    processes advance it by their whole length as each finishes; reused jobs count as done
+    from the start. The postfix names the job now running or the last one finished.
+    """
+
+    def __init__(self, total: int, done: int = 0, jobs: int = 0, reused: int = 0) -> None:
+        self._bar = tqdm(total=total, initial=done, unit="gen", desc="transfer", file=sys.stderr,
+                         dynamic_ncols=True)  # fmt: skip
+        self._jobs, self._finished = jobs, reused
+
+    def start(self, name: str) -> None:
+        """A job begins in this process."""
+        self._bar.set_postfix_str(f"job {self._finished + 1}/{self._jobs}: {name}", refresh=True)
+
+    def generation(self) -> None:
+        self._bar.update(1)
+
+    def finished(self, name: str, generations: int = 0) -> None:
+        """A job finished; ``generations`` it ran that were not counted one by one."""
+        self._finished += 1
+        self._bar.set_postfix_str(f"{self._finished}/{self._jobs} jobs done, last: {name}",
+                                  refresh=False)  # fmt: skip
+        self._bar.update(generations)
+
+    def close(self) -> None:
+        self._bar.close()

@@ -2,11 +2,13 @@
 
 Jobs run in ``processes`` spawned processes through the experiments' one process map; a
 :class:`~pbml_control.transfer_cache.JobCache` keeps each finished job, so a killed transfer
-loses at most the jobs in flight.
+loses at most the jobs in flight. An optional progress object (``progress.JobProgress``) is
+told of each generation of a job run in this process and of each job that finishes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pbml_control.checkpoint import load_checkpoint
@@ -29,13 +31,24 @@ def start_state(job: TransferJob, problem: Problem) -> EvolutionState:
     return transfer_state(load_checkpoint(job.source.checkpoint_path), problem)
 
 
-def run_job(job: TransferJob) -> dict[str, Any]:
-    """Adapt one arm on one seed; returns its curves (JSON-ready, NaN as None)."""
+def job_name(job: TransferJob) -> str:
+    return f"{job.arm} seed {job.seed}"
+
+
+def run_job(job: TransferJob, on_generation: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Adapt one arm on one seed; returns its curves (JSON-ready, NaN as None).
+    ``on_generation`` is called after each generation (a progress bar)."""
     problem = make_problem(job.config.problem)
     rows: list[Metrics] = []
+
+    def record(_state: EvolutionState, row: Metrics, _seconds: float) -> None:
+        rows.append(row)
+        if on_generation is not None:
+            on_generation()
+
     try:
         state = start_state(job, problem)
-        evolve(state, job.config, problem, [lambda _s, row, _t: rows.append(row)])
+        evolve(state, job.config, problem, [record])
     finally:
         problem.close()
     return {
@@ -55,12 +68,14 @@ def run_job(job: TransferJob) -> dict[str, Any]:
     }
 
 
-def run_plan(plan: TransferPlan, processes: int = 1, cache: Any = None) -> dict[str, Any]:
+def run_plan(
+    plan: TransferPlan, processes: int = 1, cache: Any = None, progress: Any = None
+) -> dict[str, Any]:
     """Run every job (in ``processes`` processes; results do not depend on it) and aggregate.
 
     ``cache`` (a :class:`~pbml_control.transfer_cache.JobCache`) supplies finished jobs and
     keeps each new one as soon as it finishes, so a killed transfer loses at most the jobs in
-    flight.
+    flight. ``progress`` is a factory ``(total, done, jobs, reused) -> JobProgress`` (or None).
     """
     results: dict[int, dict[str, Any]] = {}
     for i, job in enumerate(plan.jobs):
@@ -68,12 +83,30 @@ def run_plan(plan: TransferPlan, processes: int = 1, cache: Any = None) -> dict[
         if found is not None:
             results[i] = found
     todo = [i for i in range(len(plan.jobs)) if i not in results]
+    bar = None
+    if progress is not None:
+        total = sum(job.config.generations for job in plan.jobs)
+        done = sum(plan.jobs[i].config.generations for i in results)
+        bar = progress(total, done, len(plan.jobs), len(results))
+    here = processes <= 1 or len(todo) <= 1  # process_map runs the jobs in this process
+
+    def run_here(job: TransferJob) -> dict[str, Any]:
+        if bar is not None:
+            bar.start(job_name(job))
+        return run_job(job, bar.generation if bar is not None else None)
 
     def keep(index: int, result: dict[str, Any]) -> None:
         i = todo[index]
         results[i] = result
         if cache is not None:
             cache.save(plan.jobs[i], result)
+        if bar is not None:
+            bar.finished(job_name(plan.jobs[i]), 0 if here else plan.jobs[i].config.generations)
 
-    process_map(run_job, [plan.jobs[i] for i in todo], processes, on_result=keep)
+    jobs = [plan.jobs[i] for i in todo]
+    try:
+        process_map(run_here if here else run_job, jobs, processes, keep)
+    finally:
+        if bar is not None:
+            bar.close()
     return aggregate(plan, [results[i] for i in range(len(plan.jobs))])

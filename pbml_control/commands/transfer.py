@@ -40,6 +40,7 @@ transfer.md (table), transfer_fitness.png, transfer_threshold.png, and jobs/ (ea
 seed as it finishes). Rerunning the same command reuses finished jobs (a killed transfer goes
 on where it stopped; a changed setting or source recomputes what it affects); --overwrite
 recomputes every job. A DIR that is not empty and holds no transfer needs --overwrite.
+While it runs, a bar on stderr counts every job's generations and names the job (--quiet: none).
 """
 
 
@@ -105,6 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--processes", type=int, default=1, help="arm/seed jobs run in parallel (default 1)"
     )
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--overwrite",
         action="store_true",
@@ -125,6 +127,7 @@ def _is_transfer_folder(out: Path) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from pbml_control.outputs import check_output_folder
+    from pbml_control.progress import JobProgress
     from pbml_control.runlock import RunLock, check_free
     from pbml_control.transfer import plan_transfer, run_plan
     from pbml_control.transfer_cache import JOBS_FOLDER, JobCache
@@ -157,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
         cache = JobCache(out / JOBS_FOLDER, reuse=not args.overwrite)
-        data = run_plan(plan, processes=args.processes, cache=cache)
+        bar = None if args.quiet else JobProgress
+        data = run_plan(plan, processes=args.processes, cache=cache, progress=bar)
         paths = write_outputs(data, out)
     print(transfer_table(data))
     print(
