@@ -108,7 +108,7 @@ class Candidates:
     """Members that need a fitness this generation: their rows and parameter vectors."""
 
     rows: np.ndarray  # (k,) int64, rows of ``state.population``
-    params: np.ndarray  # (k, D)
+    params: np.ndarray  # (k, D); read-only (it may be a view of the population's rows)
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
@@ -156,7 +156,16 @@ def ask(state: State) -> tuple[State, Candidates]:
         rows = np.flatnonzero(pop.evaluations == 0)
     else:
         rows = np.arange(len(pop))
-    return state, Candidates(rows.astype(np.int64), pop.params[rows])
+    return state, Candidates(rows.astype(np.int64), _rows(pop.params, rows))
+
+
+def _rows(params: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``params[rows]``, read-only; a view, not a copy, when the rows are a contiguous range
+    (everyone, or with ``keep`` the newborns, who sit after the survivors)."""
+    contiguous = rows.size > 0 and bool((np.diff(rows) == 1).all())
+    out = params[rows[0] : rows[-1] + 1] if contiguous else params[rows]
+    out.flags.writeable = False
+    return out
 
 
 def tell(state: State, candidates: Candidates, fitness: np.ndarray) -> State:

@@ -2,13 +2,23 @@
 
 The limit is one ``MjData`` stepped with ``mujoco.mj_step(model, data, nstep=frame_skip)`` in a
 Python loop on one core: no wrapper, no policy. The evaluator runs a whole population with
-its batched forward pass on 1 and 2 local worker processes. Both are measured in the same run,
-on the same model, and the script prints their ratio (timings on a shared machine are noisy:
-compare ratios, not absolute numbers from different runs).
+its batched forward pass on W local worker processes; the fair ceiling for W workers is W such
+loops running at once. All are measured in the same run, on the same model, and the script
+prints the ratios (timings on a shared machine are noisy: compare ratios, not absolute numbers
+from different runs). Rows with more workers than cores are marked "over": the workers then
+share cores, so they measure oversubscription, not scaling.
 
     python scripts/bench_eval.py                 # HalfCheetah and Ant, 1 and 2 workers
+    python scripts/bench_eval.py --workers 1 2 4 8 16 --population 512   # a many-core machine
     python scripts/bench_eval.py --json out.json # also write the numbers
     python scripts/bench_eval.py --backends local ray --workers 2   # Ray's overhead
+    python scripts/bench_eval.py --cost-model    # per-step cost vs simulations per worker
+
+``--cost-model`` measures, in this process and in CPU seconds (so other programs on the machine
+do not inflate it), the time of one env step of S simulations with the batched policy, fits it
+as ``a + b * S``, and compares ``b`` with one bare ``mj_step`` (the limit): a worker stepping S
+simulations reaches ``limit_cost / (a / S + b)`` of the limit. It also times a worker whose
+``mujoco.batch.Batch`` steps with 2 threads against the same worker with 1.
 
 Target: policy-in-the-loop >= 0.8 x the limit per core, at 1 and 2 workers.
 """
@@ -17,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from dataclasses import asdict, dataclass
@@ -24,7 +35,9 @@ from dataclasses import asdict, dataclass
 import mujoco
 import numpy as np
 
-from pbml_control.envs import make_task_spec
+from pbml_control.envs import goal_space, make_task_spec
+from pbml_control.envs.batch_rollout import rollout_batch
+from pbml_control.evaluator import Rollouts
 from pbml_control.experiments.runs import process_map
 from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
 
@@ -40,25 +53,27 @@ class Args:
     repeats: int = 3  # generations timed per setting (the best is kept)
     limit_seconds: float = 3.0  # how long to step the raw simulator
     json: str = ""
+    cost_model: bool = False  # per-step cost against simulations per worker, then exit
 
 
-def simulator_limit(task: str, seconds: float) -> float:
-    """Env-steps per second of a bare mj_step loop with the task's frame skip."""
+def simulator_limit(task: str, seconds: float, clock=time.perf_counter) -> float:
+    """Env-steps per second of a bare mj_step loop with the task's frame skip (``clock``:
+    wall time by default; ``time.process_time`` gives the rate per CPU second)."""
     spec = make_task_spec(task)
     model = spec.build_model()
     data = mujoco.MjData(model)
     qpos, qvel = spec.reset_state(model, np.random.default_rng(0))
     data.qpos[:], data.qvel[:] = qpos, qvel
     mujoco.mj_forward(model, data)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    steps, start = 0, clock()
+    while clock() - start < seconds:
         for _ in range(100):
             mujoco.mj_step(model, data, nstep=spec.frame_skip)
         steps += 100
         if not np.isfinite(data.qpos).all() or steps % 1000 == 0:
             mujoco.mj_resetData(model, data)
             data.qpos[:], data.qvel[:] = qpos, qvel
-    return steps / (time.perf_counter() - start)
+    return steps / (clock() - start)
 
 
 def parallel_limit(task: str, seconds: float, processes: int) -> float:
@@ -105,6 +120,59 @@ def evaluator_throughput(
         problem.close()
 
 
+def step_seconds(
+    task: str, sims: int, steps: int, hidden: tuple[int, ...], nthread: int = 1
+) -> tuple[float, float]:
+    """CPU and wall seconds of one env step of ``sims`` simulations, batched policy included."""
+    rollouts = Rollouts(
+        MujocoProblemConfig(task=task, hidden=hidden, max_episode_steps=steps, workers=1)
+    )
+    rng = np.random.default_rng(0)
+    params = np.stack([rollouts.policy_spec.init_params(rng) for _ in range(sims)])
+    policy = rollouts.policy(params, np.arange(sims), None)
+    goal = np.asarray(goal_space(task).sample(rng, "train"), dtype=np.float64)
+    seeds = np.arange(sims)
+    run = lambda: rollout_batch(  # noqa: E731
+        rollouts.task, rollouts.model, goal, seeds, policy.act, max_steps=steps, nthread=nthread
+    )
+    run()  # warm-up
+    cpu, wall = time.process_time(), time.perf_counter()
+    lengths = run()[1]
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    batch_steps = float(lengths.max())
+    return cpu / batch_steps, wall / batch_steps
+
+
+def cost_model(args: Args) -> None:
+    """Print the per-step cost of one worker against its number of simulations S."""
+    steps, sizes = min(args.steps, 200), (4, 8, 16, 32, 64, 128, 256)
+    for task in args.tasks:
+        limit = simulator_limit(task, args.limit_seconds, clock=time.process_time)
+        print(f"\n{task}: hidden {args.hidden}, episodes of {steps} steps, CPU seconds")
+        print(f"{'sims S':>7} {'us/step':>9} {'us/sim-step':>12} {'/ limit':>8}")
+        costs = []
+        for s in sizes:
+            cpu = step_seconds(task, s, steps, args.hidden)[0]
+            costs.append(cpu)
+            print(f"{s:7d} {cpu * 1e6:9.1f} {cpu / s * 1e6:12.2f} {1 / limit / (cpu / s):8.2f}")
+        b, a = np.polyfit(sizes, costs, 1)
+        bare = 1 / limit
+        reach = ", ".join(f"S = {n}: {bare / (a / n + b):.2f}" for n in (16, 64, 256))
+        print(
+            f"fit: a = {a * 1e6:.0f} us per env step (Python, once per step) + b = "
+            f"{b * 1e6:.2f} us per simulation; a bare mj_step takes {bare * 1e6:.2f} us, so S "
+            f"simulations reach mj_step / (a / S + b) of the limit ({reach})"
+        )
+        s = 64
+        one = step_seconds(task, s, steps, args.hidden, nthread=1)
+        two = step_seconds(task, s, steps, args.hidden, nthread=2)
+        print(
+            f"mujoco.batch threads, {s} simulations in one process: nthread=2 takes "
+            f"{two[1] / one[1]:.2f} of nthread=1's wall time per step ({two[0] / one[0]:.2f} "
+            "of its CPU time)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(Args.tasks))
@@ -114,7 +182,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=Args.repeats)
     parser.add_argument("--backends", nargs="+", default=list(Args.backends))
     parser.add_argument("--json", default="")
+    parser.add_argument("--cost-model", action="store_true", help="per-step cost model only")
     ns = parser.parse_args()
+    if min(ns.workers) < 1 or ns.population < 1 or ns.steps < 1 or ns.repeats < 1:
+        parser.error("--workers, --population, --steps and --repeats must be >= 1")
     args = Args(
         tasks=tuple(ns.tasks),
         workers=tuple(ns.workers),
@@ -123,13 +194,20 @@ def main() -> None:
         repeats=ns.repeats,
         backends=tuple(ns.backends),
         json=ns.json,
+        cost_model=ns.cost_model,
     )
+    if args.cost_model:
+        cost_model(args)
+        return
+    cores = os.cpu_count() or 1
     rows = []
     print(f"population {args.population}, hidden {args.hidden}, episodes of {args.steps} steps")
     print(
         f"{'task':16} {'limit/core':>11} {'workers':>7} {'backend':>7} {'policy-in-loop':>15} "
         f"{'ratio/core':>10} {'vs W loops':>10} {'ep.len':>6}"
     )
+    if max(args.workers) > cores:
+        print(f"this machine has {cores} cores: rows marked 'over' run more workers than cores")
     for task in args.tasks:
         limit = simulator_limit(task, args.limit_seconds)
         for workers in args.workers:
@@ -156,9 +234,11 @@ def main() -> None:
                         "ratio_to_parallel_limit": rate / ceiling,
                         "time_vs_local": slowdown,
                         "mean_episode_length": length,
+                        "oversubscribed": workers > cores,
                     }
                 )
                 extra = f"  time vs local {slowdown:.2f}" if slowdown else ""
+                extra += "  over" if workers > cores else ""
                 print(
                     f"{task:16} {limit:11.0f} {workers:7d} {backend:>7} {rate:15.0f} "
                     f"{ratio:10.2f} {rate / ceiling:10.2f} {length:6d}{extra}"

@@ -116,3 +116,21 @@ def test_offspring_equal_the_child_by_child_loop(operators: OperatorsConfig) -> 
     assert np.array_equal(fields["log_sigma"], np.stack([c.log_sigma for c in expected]))
     assert np.array_equal(fields["logit_p"], np.stack([c.logit_p for c in expected]))
     assert np.array_equal(fields["ids"], np.arange(1000, 1000 + len(chosen)))
+
+
+@pytest.mark.parametrize("survivor_fitness", ["reevaluate", "keep"])
+def test_candidates_are_the_rows_to_evaluate_and_read_only(survivor_fitness: str) -> None:
+    """ask hands out the population's rows without copying them: a write must not reach the
+    population, so the array refuses writes."""
+    config = StrategyConfig(
+        population_size=40, selection=SelectionConfig(survivor_fitness=survivor_fitness)
+    )
+    state = strategy.init(config, LAYOUT, seed=0)
+    for _ in range(2):
+        state, candidates = strategy.ask(state)
+        assert np.array_equal(candidates.params, state.population.params[candidates.rows])
+        with pytest.raises(ValueError, match="read-only"):
+            candidates.params[0, 0] = 1.0
+        state = strategy.tell(state, candidates, -np.abs(candidates.params).sum(axis=1))
+    if survivor_fitness == "keep":
+        assert len(candidates) < 40  # only the newborns, which sit after the survivors
