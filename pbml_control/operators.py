@@ -18,6 +18,10 @@ measures them. With every rate at 0 the loop draws exactly what it draws without
   its mutation parameters from one of the two parents with equal chance, then mutates as usual.
 - **Extra variance for low ranks**: a parent at normalised rank q (0 best, 1 worst) perturbs
   its child with sigma * (1 + ``low_rank_sigma_boost`` * q).
+- **Mutation-parameter shuffle** (a control, not a remedy): with ``shuffle_mutation`` on, the
+  rows of mutation parameters (log sigma and logit p of every module, kept together) are
+  permuted among the members of each new generation. Their distribution is kept, their
+  inheritance is broken: a null against which "sigma carries information" is tested.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ __all__ = [
     "low_rank_sigma_scale",
     "mix_modules",
     "scout_mask",
+    "shuffle_rows",
 ]
 
 
@@ -46,6 +51,7 @@ class OperatorsConfig:
     fatal_pass_generations: int = 3
     crossover_rate: float = 0.0
     low_rank_sigma_boost: float = 0.0
+    shuffle_mutation: bool = False
 
     def __post_init__(self) -> None:
         for name in ("scout_fraction", "fatal_pass_probability", "crossover_rate"):
@@ -60,6 +66,12 @@ class OperatorsConfig:
             raise ValueError("operators.fatal_pass_generations must be >= 1")
         if self.low_rank_sigma_boost < 0:
             raise ValueError("operators.low_rank_sigma_boost must be >= 0")
+
+
+def shuffle_rows(rows: int, rng: np.random.Generator) -> np.ndarray:
+    """The permutation of the mutation-parameter shuffle: row ``i`` of the new generation
+    takes the mutation parameters of row ``perm[i]``."""
+    return rng.permutation(rows)
 
 
 def scout_mask(num_children: int, fraction: float, rng: np.random.Generator) -> np.ndarray:

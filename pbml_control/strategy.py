@@ -32,6 +32,7 @@ from pbml_control.operators import (
     low_rank_sigma_scale,
     mix_modules,
     scout_mask,
+    shuffle_rows,
 )
 from pbml_control.rng import generator
 from pbml_control.selection import SelectionConfig, SelectionResult, select
@@ -191,6 +192,9 @@ def tell(state: State, candidates: Candidates, fitness: np.ndarray) -> State:
         for name in population.fields
         if name != "params"
     }
+    if cfg.operators.shuffle_mutation:
+        perm = shuffle_rows(params.shape[0], generator(state.seed, "shuffle-mutation", g))
+        fields["log_sigma"], fields["logit_p"] = fields["log_sigma"][perm], fields["logit_p"][perm]
     return dataclasses.replace(
         state,
         generation=g + 1,
