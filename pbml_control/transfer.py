@@ -16,7 +16,9 @@ Definitions (ours; the paper gives none):
 - **Transfer start state**: the source run's latest checkpoint, whole: every member's parameters
   *and* mutation parameters, its ids and ``next_id``; birth generations are shifted so that
   ages are kept and generation 0 is the transfer. The source problem state (the observation
-  normaliser of a MuJoCo run) is loaded into the target problem.
+  normaliser of a MuJoCo run) is loaded into the target problem. ``PATH::mutation=reset`` or
+  ``PATH::mutation=OTHER`` swaps the mutation parameters (the founders' values, or another
+  run's rows), so the learned policy and the learned mutation function transfer apart.
 - **Target**: a registry problem name (``hard_square``), or for a MuJoCo source a task or
   variant name (``HalfCheetahVel``, ``HalfCheetahVel-Heavy``, another task with the same
   observation and action sizes). The genome layout must match, else :class:`ConfigError`.

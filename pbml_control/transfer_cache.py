@@ -42,6 +42,13 @@ def job_key(job: TransferJob) -> str:
         "source_checkpoint_sha256": _source_digest(job),
         "source_run": None if job.source is None else str(job.source.run_dir),
     }
+    mutation = None if job.source is None else job.source.mutation
+    if mutation is not None:  # only then: keys of plain jobs stay what they were
+        described["source_mutation"] = (
+            mutation
+            if mutation == "reset"
+            else json.loads(Path(mutation).read_text(encoding="utf-8")).get("sha256")
+        )
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 

@@ -28,7 +28,8 @@ def start_state(job: TransferJob, problem: Problem) -> EvolutionState:
     """Generation 0 of a job: the source's population (and problem state), or founders."""
     if job.source is None:
         return initial_state(job.config, problem)
-    return transfer_state(load_checkpoint(job.source.checkpoint_path), problem)
+    checkpoint = load_checkpoint(job.source.checkpoint_path)
+    return transfer_state(checkpoint, problem, job.source.mutation, job.config)
 
 
 def job_name(job: TransferJob) -> str:
@@ -51,7 +52,13 @@ def run_job(job: TransferJob, on_generation: Callable[[], None] | None = None) -
         evolve(state, job.config, problem, [record])
     finally:
         problem.close()
+    swapped = (
+        {}
+        if job.source is None or job.source.mutation is None
+        else {"source_mutation": str(job.source.mutation)}
+    )
     return {
+        **swapped,
         "arm": job.arm,
         "seed": job.seed,
         "source_run": None if job.source is None else str(job.source.run_dir),

@@ -46,6 +46,9 @@ class SourceRun:
     config: RunConfig
     generation: int  # the checkpoint's generation: how long the source evolved
     population_size: int
+    # Whose mutation parameters the members start with: None (their own), "reset" (the
+    # adaptation config's founders' values) or another run's checkpoint (row i takes row i's).
+    mutation: str | Path | None = None
 
 
 def arm_label(config: RunConfig) -> str:
@@ -56,8 +59,32 @@ def arm_label(config: RunConfig) -> str:
     return scheme
 
 
+MUTATION_SUFFIX = "::mutation="
+
+
 def load_source(spec: str) -> SourceRun:
-    """``PATH`` or ``LABEL=PATH``; PATH is a run folder or a checkpoint ``gen_*.json``."""
+    """``PATH`` or ``LABEL=PATH``; PATH is a run folder or a checkpoint ``gen_*.json``.
+
+    A suffix ``::mutation=reset`` or ``::mutation=OTHER`` swaps the members' mutation
+    parameters: the founders' values, or those of another run (same population size and layout),
+    so the learned policy and the learned mutation function can be transferred apart.
+    """
+    spec, swap, mutation = spec.partition(MUTATION_SUFFIX)
+    source = _load_run(spec)
+    if not swap:
+        return source
+    if mutation == "reset":
+        return dataclasses.replace(source, mutation="reset")
+    other = _load_run(mutation)
+    if other.population_size != source.population_size:
+        raise ConfigError(
+            f"bad source {spec!r}: mutation parameters from {other.run_dir} are for "
+            f"{other.population_size} members, not {source.population_size}"
+        )
+    return dataclasses.replace(source, mutation=other.checkpoint_path)
+
+
+def _load_run(spec: str) -> SourceRun:
     label, sep, raw = spec.partition("=")
     if not sep:
         label, raw = "", spec
@@ -125,9 +152,35 @@ def transfer_start(
     return EvolutionState(generation=0, next_id=state.next_id, population=population)
 
 
-def transfer_state(ckpt: Checkpoint, problem: Problem) -> EvolutionState:
-    """:func:`transfer_start` from a source run's checkpoint."""
-    source = EvolutionState(ckpt.generation, ckpt.next_id, ckpt.population)
+def transfer_state(
+    ckpt: Checkpoint,
+    problem: Problem,
+    mutation: str | Path | None = None,
+    config: RunConfig | None = None,
+) -> EvolutionState:
+    """:func:`transfer_start` from a source run's checkpoint, with the mutation parameters
+    swapped when ``mutation`` says so (``"reset"`` needs the adaptation ``config``)."""
+    population = ckpt.population
+    if mutation == "reset":
+        if config is None:
+            raise ValueError("a mutation reset needs the adaptation config")
+        n, m = len(population), population.layout.num_modules
+        population = dataclasses.replace(
+            population,
+            log_sigma=np.tile(config.mutation.initial_log_sigma(m), (n, 1)),
+            logit_p=np.tile(config.mutation.initial_logit_p(m), (n, 1)),
+        )
+    elif mutation is not None:
+        donor = load_checkpoint(Path(mutation)).population
+        if donor.log_sigma.shape != population.log_sigma.shape:
+            raise ConfigError(
+                f"mutation parameters from {mutation} have shape {donor.log_sigma.shape}, "
+                f"the source's {population.log_sigma.shape}"
+            )
+        population = dataclasses.replace(
+            population, log_sigma=donor.log_sigma.copy(), logit_p=donor.logit_p.copy()
+        )
+    source = EvolutionState(ckpt.generation, ckpt.next_id, population)
     return transfer_start(source, ckpt.problem_state, problem)
 
 

@@ -21,6 +21,9 @@ TRANSFER_EXAMPLE = """arms:
   --fresh adds freshly initialised genomes. Every arm then adapts identically: PBML selection
   with the first source's selection and mutation settings, a static goal drawn per seed from
   the --goals split, the same seeds and --generations.
+  A suffix swaps the members' mutation parameters (sigma and p) before the transfer:
+  LABEL=PATH::mutation=reset (the founders' values of the adaptation config) or
+  LABEL=PATH::mutation=OTHER_RUN (row i takes OTHER_RUN's row i; same population size).
 
 threshold:
   on the population mean fitness; default per seed F0 + 0.5 (Fmax - F0), F0 = the fresh
@@ -56,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=TRANSFER_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE_RUN", help="[LABEL=]run folder")
+    p.add_argument("sources", nargs="+", metavar="SOURCE_RUN", help="[LABEL=]run folder[::mutation=reset|OTHER_RUN]")
     p.add_argument(
         "--target",
         required=True,
