@@ -1,0 +1,163 @@
+"""The robot meta-learning experiment's endpoints and verdicts, from run folders and transfer
+results, by the rules that robot_meta_design fixes before the runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
+from pbml_control.experiments.compare import direction, paired_metric
+from pbml_control.experiments.robot_meta_design import CONTROLS_C3, CONTROLS_C4
+from pbml_control.genome import module_series
+from pbml_control.runner import read_metrics
+from pbml_control.stats import summary
+
+__all__ = [
+    "best_fixed_sigma",
+    "c3_verdict",
+    "c4_verdict",
+    "convergence",
+    "run_endpoints",
+    "sigma_verdict",
+]
+
+SUPPORTED, NOT_SHOWN, CONTRADICTED = "supported", "not shown", "contradicted"
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def run_endpoints(run_dir: str | Path, period: int, best_sigma: float | None) -> dict[str, Any]:
+    """One run's numbers: normalised mean/best fitness over all generations, the final log
+    sigma per module (members' mean, over the last ``period`` generations), its distance from
+    log ``best_sigma``, and the final per-module mutation probability."""
+    rows = read_metrics(run_dir)
+    log_sigma = module_series(rows, "log_sigma")
+    final = {m: float(np.mean(v[-period:])) for m, v in log_sigma.items()}
+    out: dict[str, Any] = {
+        "generations": len(rows),
+        "norm_mean": _mean([r.get("fitness_mean_normalised") for r in rows]),
+        "norm_best": _mean([r.get("fitness_best_normalised") for r in rows]),
+        "final_log_sigma": final,
+        "final_log_sigma_mean": float(np.mean(list(final.values()))),
+        "log_sigma_curve": {m: v[:: max(1, len(v) // 100)] for m, v in log_sigma.items()},
+    }
+    if best_sigma is not None:
+        target = math.log(best_sigma)
+        out["distance_to_best"] = float(np.mean([abs(v - target) for v in final.values()]))
+    population = load_checkpoint(latest_checkpoint(Path(run_dir) / "checkpoints")).population
+    p = 1.0 / (1.0 + np.exp(-population.logit_p))
+    out["final_p"] = dict(zip(population.layout.names, p.mean(axis=0).tolist(), strict=True))
+    return out
+
+
+def best_fixed_sigma(pilot: dict[str, list[dict[str, Any]]], grid: dict[str, float]) -> float:
+    """s*: the grid sigma whose fixed-sigma runs have the highest normalised mean fitness
+    (mean over pilot seeds)."""
+    scores = {label: _mean([r["norm_mean"] for r in pilot[label]]) for label in grid}
+    scored = {k: v for k, v in scores.items() if v is not None}
+    if not scored:
+        raise ValueError("no pilot run has a normalised fitness")
+    return grid[max(scored, key=lambda k: scored[k])]
+
+
+def _paired(runs: dict[str, list[dict[str, Any]]], a: str, b: str, key: str) -> dict[str, Any]:
+    return paired_metric([r.get(key) for r in runs[a]], [r.get(key) for r in runs[b]])
+
+
+def sigma_verdict(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """PBML against the shuffle null: the distance of the final log sigma from log s*
+    (negative = PBML closer), at each start."""
+    starts = {
+        s: _paired(runs, f"pbml_{s}", f"shuffle_{s}", "distance_to_best") for s in ("low", "high")
+    }
+    dirs = [direction(v, higher_is_better=False) for v in starts.values()]
+    verdict = (
+        SUPPORTED
+        if all(d == 1 for d in dirs)
+        else CONTRADICTED
+        if any(d == -1 for d in dirs)
+        else NOT_SHOWN
+    )
+    return {"verdict": verdict, "pbml_minus_shuffle": starts}
+
+
+def convergence(runs: dict[str, list[dict[str, Any]]], start_gap: float) -> dict[str, Any]:
+    """Per kind: final mean log sigma of the high start minus the low start, paired by seed;
+    converged when the interval's upper end is below half of ``start_gap``."""
+    out = {}
+    for kind in ("pbml", "coupled", "shuffle", "truncation"):
+        if f"{kind}_low" not in runs or f"{kind}_high" not in runs:
+            continue
+        gap = _paired(runs, f"{kind}_high", f"{kind}_low", "final_log_sigma_mean")
+        converged = gap["hi"] is not None and gap["hi"] < start_gap / 2
+        out[kind] = {**gap, "converged": converged}
+    return {"start_gap": start_gap, "gaps": out}
+
+
+def c3_verdict(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """PBML minus each control facing the same goals, normalised mean fitness, each start."""
+    table: dict[str, dict[str, Any]] = {}
+    dirs = []
+    for start in ("low", "high"):
+        for control in CONTROLS_C3:
+            other = control if control == "fixed_best" else f"{control}_{start}"
+            if other not in runs:
+                continue
+            stat = _paired(runs, f"pbml_{start}", other, "norm_mean")
+            table[f"{start}: pbml - {other}"] = {
+                "mean_fitness": stat,
+                "best_fitness": _paired(runs, f"pbml_{start}", other, "norm_best"),
+            }
+            dirs.append(direction(stat))
+    verdict = (
+        SUPPORTED
+        if dirs and all(d == 1 for d in dirs)
+        else CONTRADICTED
+        if any(d == -1 for d in dirs)
+        else NOT_SHOWN
+    )
+    return {"verdict": verdict, "comparisons": table}
+
+
+def c4_verdict(transfers: dict[str, dict[str, Any]], reference: str = "pbml_low") -> dict[str, Any]:
+    """Transfer with sigma frozen, per target: PBML's area under the mean-fitness curve minus
+    each control's (``transfers``: target -> aggregated transfer JSON)."""
+    table: dict[str, dict[str, Any]] = {}
+    dirs = []
+    for target, data in transfers.items():
+        arms = data["arms"]
+        for control in CONTROLS_C4:
+            other = control if control in arms else f"{control}_low"
+            if other not in arms or reference not in arms:
+                continue
+            a, b = _seed_metrics(arms[reference]), _seed_metrics(arms[other])
+            stat = paired_metric([m["auc_mean"] for m in a], [m["auc_mean"] for m in b])
+            table[f"{target}: pbml - {other}"] = stat
+            dirs.append(direction(stat))
+    verdict = (
+        SUPPORTED
+        if dirs and all(d == 1 for d in dirs)
+        else CONTRADICTED
+        if any(d == -1 for d in dirs)
+        else NOT_SHOWN
+    )
+    return {"verdict": verdict, "comparisons": table}
+
+
+def _seed_metrics(arm: dict[str, Any]) -> list[dict[str, Any]]:
+    seeds = arm["seeds"]
+    return [seeds[s]["metrics"] for s in sorted(seeds, key=int)]
+
+
+def arm_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per arm: mean and interval over seeds of the run endpoints."""
+    keys = ("norm_mean", "norm_best", "final_log_sigma_mean", "distance_to_best")
+    return {arm: {k: summary([r.get(k) for r in rows]) for k in keys} for arm, rows in runs.items()}

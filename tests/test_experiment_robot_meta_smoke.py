@@ -1,0 +1,60 @@
+"""scripts/experiment_robot_meta.py at tiny sizes: every stage runs, in order, and resumes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def load_script():
+    """The script imported as a module (it is a script, not part of the package)."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        return importlib.import_module("experiment_robot_meta")
+    finally:
+        sys.path.remove(str(SCRIPTS))
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("robot_meta")
+    runs, out = root / "runs", root / "out"
+    args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(out), "--processes", "1"]
+    assert load_script().main(["--stage", "all", *args]) == 0
+    return runs, out
+
+
+def test_every_stage_writes_its_part_of_the_report(quick: tuple[Path, Path]) -> None:
+    _, out = quick
+    text = (out / "robot_meta_quick.md").read_text(encoding="utf-8")
+    for heading in ("## Design", "## Pilot", "## Main runs", "## Verdicts", "## Transfer"):
+        assert heading in text
+    data = json.loads((out / "robot_meta_quick.json").read_text(encoding="utf-8"))
+    for question in ("sigma", "convergence", "c3", "c4"):
+        assert question in data["verdicts"]
+    assert data["verdicts"]["c3"]["verdict"] in ("supported", "not shown", "contradicted")
+    # the swap arms and the fresh control took part in the frozen-sigma transfer
+    frozen = data["transfer"]["HalfCheetahVel_frozen"]
+    assert {"pbml_reset", "static_pbml_sigma", "fresh", "shuffle_low"} <= set(frozen)
+    assert (out / "robot_meta_quick_sigma.png").stat().st_size > 0
+
+
+def test_a_second_call_reuses_everything(quick: tuple[Path, Path]) -> None:
+    runs, out = quick
+    before = (out / "robot_meta_quick.json").read_bytes()
+    args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(out), "--processes", "1"]
+    assert load_script().main(["--stage", "all", *args]) == 0
+    assert (out / "robot_meta_quick.json").read_bytes() == before
+
+
+def test_a_stage_before_its_ground_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    args = ["--quick", "--runs-dir", str(tmp_path / "r"), "--out-dir", str(tmp_path / "o")]
+    assert load_script().main(["--stage", "main", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "run --stage pilot first" in err
