@@ -328,6 +328,8 @@ def observations(res: dict[str, Any]) -> list[str]:
         "Truncation (top-20% elitism, also population-based) has R slope "
         f"{ci_text(res['numeric']['truncation']['summary']['R_slope'])}."
     )
+    if "R_slope_precap" in res["numeric"]["pbml"]["summary"]:
+        out.append(_ceiling_text(res["numeric"]))
     t = res["transfer"]
     out.append(
         "Hard-Square transfer success of genomes whose sigma never changed: fixed_mutation "
@@ -339,3 +341,22 @@ def observations(res: dict[str, Any]) -> list[str]:
         f"{ci_text(t['static']['summary']['success'])}."
     )
     return out
+
+
+def _ceiling_text(numeric: dict[str, Any]) -> str:
+    """How much the sigma ceiling flattens each log-normal scheme's full-run R slope."""
+    parts = []
+    for scheme in ("pbml", "truncation"):
+        summary = numeric[scheme]["summary"]
+        gaps = np.subtract(summary["R_slope_precap"]["per_seed"], summary["R_slope"]["per_seed"])
+        parts.append(
+            f"{scheme}: full-run {ci_text(summary['R_slope'])}, before the ceiling binds "
+            f"{ci_text(summary['R_slope_precap'])} (pre-cap minus full "
+            f"{ci_text(stats_entry(gaps))}; "
+            f"the ceiling binds after {ci_text(summary['precap_generations'])} generations; "
+            f"{ci_text(summary['share_at_sigma_ceiling'], '.2f')} of the final population at it)"
+        )
+    return (
+        "Numeric World, how the sigma ceiling flattens the R slope (log-normal update; slopes "
+        "per generation): " + "; ".join(parts) + "."
+    )
