@@ -19,8 +19,10 @@ by Ray (``max_restarts``) and its job resubmitted (``max_task_retries``).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -138,18 +140,28 @@ class _RayWorker:
     """Body of one Ray actor: builds the runner once, then runs jobs (``ray.remote`` wraps it)."""
 
     def __init__(self, setup: Callable[..., Any], setup_args: tuple) -> None:
+        limit_blas_threads()  # one actor per CPU: one BLAS/OpenMP thread each
         self._runner = setup(*setup_args)
 
     def run(self, *job: Any) -> Any:
         return self._runner.run(*job)
 
+    def node_id(self) -> str:
+        """The Ray node this actor runs on (a cluster run names them in its note)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
 
 class RayBackend:
     """One Ray actor per worker; jobs are dealt round-robin and come back in job order.
 
-    ``address=None`` starts a private local Ray with ``num_cpus=workers`` (shut down on
-    ``close``); an address such as ``"ray://head:10001"`` or ``"auto"`` joins a running cluster.
-    If Ray is already initialised in this process (a notebook, a test), that session is used.
+    ``address=None`` starts a private local Ray with ``num_cpus=workers`` (ray_local.py), which
+    ``close`` or the death of this process stops. An address (``"auto"``, ``"HOST:PORT"``,
+    ``"ray://HOST:10001"``) joins a running cluster (ray_cluster.py) and prints one note: its
+    nodes and how many actors each got. If Ray is already initialised in this process (a
+    notebook, a test, ``pbml train`` that joined the cluster before writing anything), that
+    session is used and left open.
     """
 
     def __init__(
@@ -162,37 +174,59 @@ class RayBackend:
     ) -> None:
         import ray  # lazy: Ray is an optional extra
 
+        from pbml_control.ray_cluster import join
+        from pbml_control.ray_local import LocalRay
+
         self._ray = ray
         self.workers = workers
-        self._owns_ray = False
+        self._local: LocalRay | None = None
+        self._joined = False
         if not ray.is_initialized():
             if address:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+                self._joined = join(address)
             else:
-                # "local": a new private Ray, never a cluster that happens to run on this node.
-                ray.init(
-                    address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False
-                )
-            self._owns_ray = True
+                self._local = LocalRay(workers)
         # Restarts are unbounded over a long run; each job is retried at most max_retries times.
         actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=max_retries)(_RayWorker)
         self._actors = [actor.remote(setup, setup_args) for _ in range(workers)]
+        self.nodes: list[str] = []  # node of each actor, known on a cluster
+        if address:
+            self.nodes = self._get([a.node_id.remote() for a in self._actors])
+            print(f"pbml: note: {self.placement(address)}", file=sys.stderr)
 
-    def run(self, jobs: Sequence[tuple]) -> list[Any]:
+    def placement(self, address: str) -> str:
+        """One line: the cluster's nodes and the actors on each (a node left idle shows 0)."""
+        from pbml_control.ray_cluster import describe_cluster
+
+        counts = Counter(node[:8] for node in self.nodes)
+        per_node = ", ".join(f"{node}: {n}" for node, n in sorted(counts.items()))
+        return (
+            f"Ray cluster at {address}: {describe_cluster()}; {len(self.nodes)} actors on "
+            f"{len(counts)} node{'s' * (len(counts) != 1)} ({per_node})"
+        )
+
+    def _get(self, futures: list) -> list[Any]:
         from ray.exceptions import RayActorError
 
-        # Each job carries only its own members' parameters (evaluator.py), so nothing
-        # is worth sharing through the object store.
-        futures = [self._actors[i % self.workers].run.remote(*job) for i, job in enumerate(jobs)]
         try:
             return self._ray.get(futures)
         except RayActorError as exc:
             raise WorkerLostError(f"Ray workers kept dying: {exc}") from None
 
+    def run(self, jobs: Sequence[tuple]) -> list[Any]:
+        # Each job carries only its own members' parameters (evaluator.py), so nothing
+        # is worth sharing through the object store.
+        return self._get(
+            [self._actors[i % self.workers].run.remote(*job) for i, job in enumerate(jobs)]
+        )
+
     def close(self) -> None:
         for actor in self._actors:
             self._ray.kill(actor)
         self._actors = []
-        if self._owns_ray:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+        elif self._joined:
             self._ray.shutdown()
-            self._owns_ray = False
+            self._joined = False

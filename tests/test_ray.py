@@ -24,6 +24,7 @@ from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
 from pbml_control.cli import main
 from pbml_control.evaluators import RayBackend
 from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
+from pbml_control.ray_local import LocalRay
 from pbml_control.runner import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +41,13 @@ TINY = [
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_session():
-    """One local Ray with 2 CPUs for the module; backends join it instead of starting their own."""
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    """One private local Ray with 2 CPUs for the module (stopped even if pytest is killed);
+    backends join it instead of starting their own."""
+    local = LocalRay(2)
     # Actors import the package by name; the test helper module travels by value.
     ray.cloudpickle.register_pickle_by_value(fault_injection)
     yield
-    ray.shutdown()
+    local.close()
 
 
 def train(out: Path, *args: str, sets: list[str] = TINY) -> None:

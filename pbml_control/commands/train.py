@@ -79,6 +79,7 @@ def _default_run_dir(config: RunConfig, config_path: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from pbml_control.normalised import for_config
     from pbml_control.progress import ProgressBar
+    from pbml_control.ray_cluster import join_for_run
     from pbml_control.runner import RunInterrupted, stored_config, train
     from pbml_control.tensorboard_log import TB_FOLDER
 
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     tensorboard = args.tensorboard or (args.resume is not None and (run_dir / TB_FOLDER).is_dir())
     normaliser = for_config(config)
     legend = normaliser.legend if normaliser is not None else None
+    cluster = join_for_run(config.problem.params)  # a bad Ray address: exit 2, nothing written
     bar = None if args.quiet else ProgressBar(config.generations, config.max_env_steps, legend)
     try:
         result = train(
@@ -130,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
+        cluster.close()
     if result.nothing_to_do is not None:
         print(f"run {result.run_dir}: nothing to do: {result.nothing_to_do}")
         return 0
