@@ -97,6 +97,15 @@ def _normaliser(run_dir: Path) -> Any:
         return None
 
 
+def _task(run_dir: Path) -> str:
+    """The task a run's config.json names ("" when none can be read)."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        return str(config["problem"]["params"]["task"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def _label(run_dir: Path) -> str:
     """The folder name, with the selection scheme when the config names one."""
     try:
@@ -205,7 +214,9 @@ def plot_fitness(runs: list[RunMetrics], path: Path) -> Path:
     if shown:
         norm_ax = axes[1]
         norm_ax.axhline(0.0, color="0.3", lw=0.8, ls="-.", label="0 = standing still")
-        norm_ax.axhline(1.0, color="0.3", lw=0.8, ls=(0, (1, 3)), label="1 = perfect")
+        ant = any("AntHeading" in _task(run.path) for k, run in enumerate(runs) if k in shown)
+        one = "1 = perfect" + (" (AntHeading: 1 m/s)" if ant else "")
+        norm_ax.axhline(1.0, color="0.3", lw=0.8, ls=(0, (1, 3)), label=one)
         norm_ax.set_ylabel("normalised")
         norm_ax.legend(fontsize=8, loc="lower right")
         norm_ax.grid(alpha=0.3)
