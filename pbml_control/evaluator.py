@@ -28,7 +28,7 @@ from pbml_control.envs import goal_space
 from pbml_control.envs.paths import make_task, rollout
 from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend, RayBackend
 from pbml_control.genome import ModuleLayout
-from pbml_control.mujoco_config import MujocoProblemConfig
+from pbml_control.mujoco_config import MujocoProblemConfig, ignored_dims
 from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
 from pbml_control.problem import Evaluation
 from pbml_control.rng import episode_seeds
@@ -105,6 +105,7 @@ class Rollouts:
             activation=config.activation,
             action_low=tuple(self.task.action_low.tolist()),
             action_high=tuple(self.task.action_high.tolist()),
+            ignored_inputs=ignored_dims(config.ignore_observations, self.task.obs_dim),
         )
 
     def policy(

@@ -12,7 +12,31 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MujocoProblemConfig"]
+__all__ = ["MujocoProblemConfig", "ignored_dims", "parse_slice"]
+
+
+def parse_slice(text: str) -> slice:
+    """``"a:b"``, ``"a:"``, ``":b"`` or ``"i"`` as a slice; a ValueError that names it else."""
+    parts = str(text).split(":")
+    try:
+        if len(parts) == 1:
+            i = int(parts[0])
+            return slice(i, i + 1 if i != -1 else None)
+        if len(parts) == 2:
+            return slice(*(int(p) if p.strip() else None for p in parts))
+    except ValueError:
+        pass
+    raise ValueError(f"problem.ignore_observations: {text!r} is not a slice like '27:' or '3:5'")
+
+
+def ignored_dims(texts: tuple[str, ...], obs_dim: int) -> tuple[int, ...]:
+    """The sorted observation indices the slices select, for an observation of ``obs_dim``."""
+    index = np.arange(obs_dim)
+    picked = sorted({int(i) for text in texts for i in index[parse_slice(text)]})
+    if texts and not picked:
+        raise ValueError(f"problem.ignore_observations {list(texts)} selects no dimension "
+                         f"of the {obs_dim}-dimensional observation")  # fmt: skip
+    return tuple(picked)
 
 
 @dataclass(frozen=True)
@@ -34,8 +58,13 @@ class MujocoProblemConfig:
     # 2018) does for the survival bonus of Hopper, Walker2d and Ant: without it, standing
     # still for 1000 steps is a strong local optimum. Evaluations report the true return.
     survival_shift: float = 0.0
+    # Observation dimensions the policy ignores, as Python slices of the observation ("27:" is
+    # every dimension from 27 on): Ant-v5's contact forces make its mutations erratic.
+    ignore_observations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for text in self.ignore_observations:
+            parse_slice(text)
         if self.episodes < 1:
             raise ValueError(f"problem.episodes must be >= 1, got {self.episodes}")
         if self.max_episode_steps < 1:

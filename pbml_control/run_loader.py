@@ -184,6 +184,7 @@ def genome_evaluator(
             episodes=episodes,
             max_episode_steps=max_episode_steps,
             obs_normalization=genome.normalizer_state is not None,
+            ignore_observations=tuple(str(i) for i in spec.ignored_inputs),
         )
     )
     if evaluator.policy_spec.layout() != spec.layout():

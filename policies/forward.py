@@ -99,6 +99,7 @@ class PopulationPolicy:
                 raise ValueError(f"PopulationPolicy: normalizer dim {mean.shape[0]} != obs_dim")
             self._norm = (mean.astype(self.dtype), std.astype(self.dtype), clip)
         self._obs = np.empty((self.num_sims, 1, spec.obs_dim), dtype=self.dtype)
+        self._ignored = np.asarray(spec.ignored_inputs, dtype=np.int64)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """``obs (S, obs_dim)`` -> new array ``(S, act_dim)`` within the spec's action bounds.
@@ -131,6 +132,8 @@ class PopulationPolicy:
             np.subtract(obs, mean, out=x2, casting="same_kind")
             np.divide(x2, std, out=x2)
             np.clip(x2, -clip, clip, out=x2)
+        if self._ignored.size:
+            x2[:, self._ignored] = 0
         h = x
         last = len(self.weights) - 1
         for k, (w, b, buf) in enumerate(zip(self.weights, self.biases, self._bufs, strict=True)):

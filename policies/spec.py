@@ -53,6 +53,9 @@ class PolicySpec:
     action_low: tuple[float, ...] | float = -1.0
     action_high: tuple[float, ...] | float = 1.0
     head_init_scale: float = 0.01
+    # Observation dimensions the policy ignores: their normalised inputs are set to 0, so the
+    # weights that read them have no effect (Ant-v5's 78 contact forces, say).
+    ignored_inputs: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.obs_dim < 1 or self.act_dim < 1:
@@ -72,6 +75,14 @@ class PolicySpec:
         object.__setattr__(self, "action_low", low)
         object.__setattr__(self, "action_high", high)
         object.__setattr__(self, "head_init_scale", float(self.head_init_scale))
+        ignored = tuple(int(i) for i in self.ignored_inputs)
+        if list(ignored) != sorted(set(ignored)) or any(not 0 <= i < self.obs_dim for i in ignored):
+            raise ValueError(
+                f"PolicySpec: ignored_inputs must be distinct, sorted and in [0, {self.obs_dim})"
+            )
+        if len(ignored) == self.obs_dim:
+            raise ValueError("PolicySpec: ignored_inputs leaves the policy no input")
+        object.__setattr__(self, "ignored_inputs", ignored)
 
     # ------------------------------------------------------------------ layout
     @property
@@ -134,6 +145,8 @@ class PolicySpec:
             "action_low": list(self.action_low),
             "action_high": list(self.action_high),
             "head_init_scale": self.head_init_scale,
+            # only when set: specs without it keep their JSON byte for byte
+            **({"ignored_inputs": list(self.ignored_inputs)} if self.ignored_inputs else {}),
         }
 
     @classmethod
@@ -144,7 +157,7 @@ class PolicySpec:
         if unknown:
             raise ValueError(f"PolicySpec: unknown key(s) {unknown}")
         kwargs = dict(data)
-        for key in ("hidden", "action_low", "action_high"):
+        for key in ("hidden", "action_low", "action_high", "ignored_inputs"):
             if key in kwargs and isinstance(kwargs[key], list):
                 kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)

@@ -28,7 +28,8 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "e
 
 
 class TorchPolicy(nn.Module):
-    """``obs -> clip((obs - mean) / std) -> layer0 .. head -> mid + half * tanh``.
+    """``obs -> clip((obs - mean) / std) -> ignored inputs to 0 -> layer0 .. head -> mid + half
+    * tanh``.
 
     Submodules are named like the genome's modules (``layer0``, ``layer1``, ..., ``head``).
     Without normaliser statistics the buffers are ``mean = 0``, ``std = 1``, ``clip = inf``.
@@ -45,6 +46,8 @@ class TorchPolicy(nn.Module):
         self.register_buffer("obs_clip", torch.tensor(float("inf"), dtype=dtype))
         self.register_buffer("action_mid", torch.as_tensor(spec.action_mid, dtype=dtype))
         self.register_buffer("action_half", torch.as_tensor(spec.action_half, dtype=dtype))
+        if spec.ignored_inputs:  # only then: other modules keep their state_dict keys
+            self.register_buffer("obs_ignored", torch.as_tensor(spec.ignored_inputs))
 
     def layers(self) -> list[nn.Linear]:
         return [getattr(self, name) for name in self.spec.layer_names]
@@ -52,6 +55,8 @@ class TorchPolicy(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = obs.to(self.obs_mean.dtype)
         x = torch.clamp((x - self.obs_mean) / self.obs_std, -self.obs_clip, self.obs_clip)
+        if self.spec.ignored_inputs:  # as the numpy forward pass: the inputs become +0
+            x = x.index_fill(-1, self.obs_ignored, 0.0)
         layers = self.layers()
         for layer in layers[:-1]:
             x = self.activation(layer(x))

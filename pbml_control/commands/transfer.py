@@ -59,7 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=TRANSFER_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE_RUN", help="[LABEL=]run folder[::mutation=reset|OTHER_RUN]")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE_RUN",
+        help="[LABEL=]run folder[::mutation=reset|OTHER_RUN]",
+    )
     p.add_argument(
         "--target",
         required=True,
