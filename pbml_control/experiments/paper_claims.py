@@ -289,7 +289,30 @@ def probe_claim(results: dict) -> dict[str, str]:
         f"{reach['fresh']['successes']} of {reach['fresh']['trials']} probes; spread uniformly "
         "(the transfer above) they had one in "
         f"{_s(results, 'transfer', 'fresh', 'success')['successes']} of "
-        f"{_s(results, 'transfer', 'fresh', 'success')['trials']} goal epochs.",
+        f"{_s(results, 'transfer', 'fresh', 'success')['trials']} goal epochs."
+        + _probe_context(results),
+    )
+
+
+def _probe_context(results: dict) -> str:
+    """What else reaches in the probe: drift (sigma inherited, never selected) and fixed sigmas."""
+    t = results["transfer"]
+    if "probe_reach" not in t.get("drift", {}).get("summary", {}):
+        return ""
+    fixed = [c for c in t if c.startswith("fresh, fixed") and "probe_reach" in t[c]["summary"]]
+    vs_drift = _paired(results, "transfer", "pbml", "drift", "probe_reach")
+    if vs_drift["lo"] is not None and vs_drift["lo"] > 0:
+        verdict = "PBML reaches more often than drift."
+    elif vs_drift["hi"] is not None and vs_drift["hi"] < 0:
+        verdict = "drift reaches more often than PBML."
+    else:
+        verdict = "PBML's selection on sigma is not shown to reach more often than drift."
+    return (
+        " For scale: drift's transferred genomes (sigma inherited and mutated, never selected) "
+        f"reach in {ci_text(_s(results, 'transfer', 'drift', 'probe_reach'))} (PBML - drift "
+        f"{ci_text(vs_drift)}); "
+        + ", ".join(f"{c} {ci_text(t[c]['summary']['probe_reach'])}" for c in fixed)
+        + f". Large steps along x reach; {verdict}"
     )
 
 
