@@ -224,8 +224,8 @@ def join_for_run(problem_params: dict[str, Any]) -> RaySession:
     session = RaySession(join(str(address)))
     import ray
 
-    workers, cpus = int(problem_params.get("workers", 1)), ray.cluster_resources().get("CPU", 0)
-    if workers > cpus:  # the actors beyond its CPUs would wait for ever
+    workers, cpus = problem_params.get("workers", 1), ray.cluster_resources().get("CPU", 0)
+    if isinstance(workers, int) and workers > cpus:  # the extra actors would wait for ever
         session.close()
         raise RayClusterError(
             f"problem.workers = {workers} Ray actors need {workers} CPUs, but the cluster at "

@@ -342,7 +342,8 @@ def _checkpoints(out: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_two_node_cluster_gives_the_local_backends_results(two_nodes, tmp_path):
     """``pbml train --backend ray --address HEAD`` on two nodes, one actor on each, against two
-    local worker processes: the same metrics.jsonl and checkpoints, byte for byte."""
+    local worker processes: the same metrics.jsonl and checkpoints, byte for byte. A driver
+    with the wrong token is refused."""
     workers = ["--set", "problem.workers=2"]
     local = subprocess.run(
         [*train_command(tmp_path / "local"), *workers], capture_output=True, text=True, cwd=ROOT
@@ -369,6 +370,19 @@ def test_two_node_cluster_gives_the_local_backends_results(two_nodes, tmp_path):
     metrics = [(tmp_path / run / "metrics.jsonl").read_bytes() for run in ("local", "cluster")]
     assert metrics[0] == metrics[1]
     assert _checkpoints(tmp_path / "local") == _checkpoints(tmp_path / "cluster")
+    # The same cluster with the wrong token: refused before anything is written.
+    wrong = {**two_nodes.env, "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    refused = subprocess.run(
+        [*train_command(tmp_path / "refused"), *workers, "--address", two_nodes.address],
+        env=wrong,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.splitlines() == [refused.stderr.strip()], refused.stderr
+    assert "it wants its authentication token" in refused.stderr
+    assert not (tmp_path / "refused").exists()
 
 
 @pytest.mark.slow
