@@ -195,7 +195,7 @@ class RayBackend:
             print(f"pbml: note: {self.placement(address)}", file=sys.stderr)
 
     def placement(self, address: str) -> str:
-        """One line: the cluster's nodes and the actors on each (a node left idle shows 0)."""
+        """One line: the cluster's nodes, then the actors on each node that got any."""
         from pbml_control.ray_cluster import describe_cluster
 
         counts = Counter(node[:8] for node in self.nodes)
