@@ -44,7 +44,9 @@ class Design:
     death_rate: float = 0.8
     tau: float = 0.3
     init_probability: float = 0.8  # per-module mutation probability on: a module can stop
-    sigma_grid: tuple[float, ...] = (0.0125, 0.025, 0.05, 0.1, 0.2)
+    # 0.003125 and 0.00625 added after the pilot's first five values ranked 0.0125 best (the
+    # grid's edge), before any main run: see AMENDMENTS
+    sigma_grid: tuple[float, ...] = (0.003125, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.2)
     pilot_seeds: tuple[int, ...] = (100, 101)  # apart from the main seeds
     pilot_pbml_sigma: float = 0.05
     start_factor: float = 4.0  # sigma0 low/high = best fixed sigma / and x this
@@ -146,6 +148,15 @@ def detectable_effect(n: int) -> float:
     return (t975(n - 1) + _t_quantile(0.841621, n - 1)) / math.sqrt(n)
 
 
+#: Changes to the design after it was committed, each made before the runs it affects.
+AMENDMENTS = (
+    "2026-11-26, after the pilot, before any main run: the pilot's five grid values "
+    "(0.0125 .. 0.2) ranked the smallest best (normalised mean fitness 0.275 and 0.373 on its "
+    "two seeds, falling steadily to -0.36 and -0.26 at 0.2), so s* could lie below the grid. "
+    "The grid was extended downward by 0.00625 and 0.003125; the rule for s* is unchanged.",
+)
+
+
 def design_text(design: Design) -> str:
     """The pre-registered design, as it opens the report."""
     d = dataclasses.asdict(design)
@@ -196,6 +207,7 @@ def design_text(design: Design) -> str:
      threshold F0 + 0.5 (Fmax - F0) with censoring (Kaplan-Meier median, censored sign test).
      **Supported** if PBML's area beats every control ({", ".join(CONTROLS_C4)}) on both
      targets; **contradicted** if a control's beats PBML's on either; else **not shown**.
+- **Amendments**: {" ".join(AMENDMENTS) if design == Design() else "none"}
 - **Power**: with {len(design.seeds)} paired seeds a two-sided test at 0.05 has 80% power for
   an effect of about {detectable_effect(len(design.seeds)):.2f} standard deviations of the
   per-seed differences; smaller effects may go undetected ("not shown" is not "no effect").
