@@ -34,15 +34,18 @@ def _pilot_lines(pilot: dict[str, Any] | None) -> list[str]:
     lines = [
         "## Pilot",
         "",
-        "| arm | seeds | normalised mean fitness (per seed) | minutes |",
-        "|---|---|---|---|",
+        "| arm | seeds | normalised mean fitness (per seed) | final log sigma per module "
+        "(first seed) | final p per module (first seed) | minutes |",
+        "|---|---|---|---|---|---|",
     ]
     for label, rows in pilot["runs"].items():
         values = ", ".join(
             "n/a" if r["norm_mean"] is None else f"{r['norm_mean']:.3f}" for r in rows
         )
+        sigma = ", ".join(f"{m} {v:.2f}" for m, v in rows[0]["final_log_sigma"].items())
+        p = ", ".join(f"{m} {v:.2f}" for m, v in rows[0]["final_p"].items())
         minutes = np.mean([r["seconds"] for r in rows]) / 60
-        lines.append(f"| {label} | {len(rows)} | {values} | {minutes:.1f} |")
+        lines.append(f"| {label} | {len(rows)} | {values} | {sigma} | {p} | {minutes:.1f} |")
     lines += ["", f"Best fixed sigma s* = {pilot['best_sigma']:g}.", ""]
     return lines
 

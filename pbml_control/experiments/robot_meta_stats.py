@@ -68,6 +68,14 @@ def best_fixed_sigma(pilot: dict[str, list[dict[str, Any]]], grid: dict[str, flo
     return grid[max(scored, key=lambda k: scored[k])]
 
 
+def _verdict(directions: list[int | None]) -> str:
+    """The pre-registered rule: supported when every comparison is clearly for PBML,
+    contradicted when any is clearly against it, else not shown."""
+    if directions and all(d == 1 for d in directions):
+        return SUPPORTED
+    return CONTRADICTED if any(d == -1 for d in directions) else NOT_SHOWN
+
+
 def _paired(runs: dict[str, list[dict[str, Any]]], a: str, b: str, key: str) -> dict[str, Any]:
     return paired_metric([r.get(key) for r in runs[a]], [r.get(key) for r in runs[b]])
 
@@ -79,14 +87,7 @@ def sigma_verdict(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         s: _paired(runs, f"pbml_{s}", f"shuffle_{s}", "distance_to_best") for s in ("low", "high")
     }
     dirs = [direction(v, higher_is_better=False) for v in starts.values()]
-    verdict = (
-        SUPPORTED
-        if all(d == 1 for d in dirs)
-        else CONTRADICTED
-        if any(d == -1 for d in dirs)
-        else NOT_SHOWN
-    )
-    return {"verdict": verdict, "pbml_minus_shuffle": starts}
+    return {"verdict": _verdict(dirs), "pbml_minus_shuffle": starts}
 
 
 def convergence(runs: dict[str, list[dict[str, Any]]], start_gap: float) -> dict[str, Any]:
@@ -117,14 +118,7 @@ def c3_verdict(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 "best_fitness": _paired(runs, f"pbml_{start}", other, "norm_best"),
             }
             dirs.append(direction(stat))
-    verdict = (
-        SUPPORTED
-        if dirs and all(d == 1 for d in dirs)
-        else CONTRADICTED
-        if any(d == -1 for d in dirs)
-        else NOT_SHOWN
-    )
-    return {"verdict": verdict, "comparisons": table}
+    return {"verdict": _verdict(dirs), "comparisons": table}
 
 
 def c4_verdict(transfers: dict[str, dict[str, Any]], reference: str = "pbml_low") -> dict[str, Any]:
@@ -142,14 +136,7 @@ def c4_verdict(transfers: dict[str, dict[str, Any]], reference: str = "pbml_low"
             stat = paired_metric([m["auc_mean"] for m in a], [m["auc_mean"] for m in b])
             table[f"{target}: pbml - {other}"] = stat
             dirs.append(direction(stat))
-    verdict = (
-        SUPPORTED
-        if dirs and all(d == 1 for d in dirs)
-        else CONTRADICTED
-        if any(d == -1 for d in dirs)
-        else NOT_SHOWN
-    )
-    return {"verdict": verdict, "comparisons": table}
+    return {"verdict": _verdict(dirs), "comparisons": table}
 
 
 def _seed_metrics(arm: dict[str, Any]) -> list[dict[str, Any]]:
