@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pbml_control.errors import UserError
     from pbml_control.interrupts import interrupts_as_exceptions
 
-    with interrupts_as_exceptions():
+    with interrupts_as_exceptions(ends_process=True):
         try:
             args = build_parser().parse_args(argv)
             return int(args.func(args))

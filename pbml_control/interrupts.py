@@ -27,8 +27,13 @@ def _on_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+_stopped = False  # set by the first signal: the process is on its way out
+
+
 def _stop_once(signum: int, frame: Any) -> None:
     """Raise KeyboardInterrupt once; from now on both signals are ignored."""
+    global _stopped
+    _stopped = True
     for sig in _SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt
@@ -46,12 +51,20 @@ def _reraise_lost_stop(args: Any) -> None:
 
 
 @contextlib.contextmanager
-def interrupts_as_exceptions() -> Iterator[None]:
+def interrupts_as_exceptions(ends_process: bool = False) -> Iterator[None]:
     """Within the block the first SIGINT/SIGTERM raises KeyboardInterrupt, later ones are
-    ignored; the previous handlers come back on exit. A no-op off the main thread."""
+    ignored; the previous handlers come back on exit. A no-op off the main thread.
+
+    ``ends_process`` (the CLI): once a signal has stopped the block, both signals stay ignored
+    after it too, so a second Ctrl-C that lands while the process exits cannot kill it with
+    Python's default handler (exit -2 instead of 130).
+    """
+    global _stopped
     if not _on_main_thread():
         yield
         return
+    if ends_process:
+        _stopped = False
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _reraise_lost_stop
@@ -61,6 +74,8 @@ def interrupts_as_exceptions() -> Iterator[None]:
         yield
     finally:
         for sig, handler in previous.items():
+            if _stopped and (ends_process or handler is _stop_once):
+                handler = signal.SIG_IGN  # stopped once: an enclosing block is not re-armed
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         sys.unraisablehook = previous_hook
 
