@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 __all__ = ["LocalRay", "kill_processes_using", "processes_using", "sigterm_kept"]
@@ -118,17 +118,21 @@ def processes_using(folder: str) -> list[int]:
     return found
 
 
-def kill_processes_using(folder: str, patience: float = 10.0) -> None:
-    """SIGKILL everything :func:`processes_using` finds until nothing is left (or patience
-    runs out: a process of another user can be neither found nor killed)."""
-    if not _PROC.is_dir():
-        return
+def kill_until_gone(find: Callable[[], Iterable[int]], patience: float = 10.0) -> None:
+    """SIGKILL every pid ``find()`` returns, again and again, until it returns none (or
+    patience runs out: a process of another user can be neither found nor killed)."""
     deadline = time.monotonic() + patience
-    while (pids := processes_using(folder)) and time.monotonic() < deadline:
+    while (pids := list(find())) and time.monotonic() < deadline:
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
+
+
+def kill_processes_using(folder: str, patience: float = 10.0) -> None:
+    """SIGKILL everything :func:`processes_using` finds until nothing is left."""
+    if _PROC.is_dir():
+        kill_until_gone(lambda: processes_using(folder), patience)
 
 
 def _reap(driver: int, folder: str, interval: float = 0.5) -> None:

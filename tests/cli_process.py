@@ -8,6 +8,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# A tiny HalfCheetahVel run (seconds), shared by the backend tests (local, Ray, Ray cluster).
+CHEETAH_CONFIG = str(ROOT / "configs" / "halfcheetah_velocity.toml")
+TINY_CHEETAH = [
+    "generations=4",
+    "population_size=6",
+    "checkpoint_every=2",
+    "problem.hidden=[8]",
+    "problem.episodes=2",
+    "problem.max_episode_steps=25",
+]
 
 
 def pbml(*args: str, cwd: Path = ROOT, **kwargs: Any) -> subprocess.Popen:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_process import CHEETAH_CONFIG, TINY_CHEETAH
 
 if importlib.util.find_spec("ray") is None:
     # Skipped only without the extra. Where Ray is installed (CI installs ".[dev,ray]"), a Ray
@@ -27,16 +28,7 @@ from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
 from pbml_control.ray_local import LocalRay
 from pbml_control.runner import read_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = str(ROOT / "configs" / "halfcheetah_velocity.toml")
-TINY = [
-    "generations=4",
-    "population_size=6",
-    "checkpoint_every=2",
-    "problem.hidden=[8]",
-    "problem.episodes=2",
-    "problem.max_episode_steps=25",
-]
+CONFIG, TINY = CHEETAH_CONFIG, TINY_CHEETAH
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -9,7 +9,6 @@ session, with its own temp folder and CPU, joined over TCP as on two machines.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -27,6 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_process import CHEETAH_CONFIG, TINY_CHEETAH
+
+from pbml_control.ray_local import kill_until_gone
 
 if importlib.util.find_spec("ray") is None:
     pytest.skip(
@@ -36,15 +38,7 @@ if not Path("/proc").is_dir():
     pytest.skip("lists processes from /proc (Linux)", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = str(ROOT / "configs" / "halfcheetah_velocity.toml")
-TINY = [
-    "generations=4",
-    "population_size=6",
-    "checkpoint_every=2",
-    "problem.hidden=[8]",
-    "problem.episodes=2",
-    "problem.max_episode_steps=25",
-]
+CONFIG, TINY = CHEETAH_CONFIG, TINY_CHEETAH
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
@@ -73,12 +67,7 @@ def session_processes(sid: int) -> dict[int, str]:
 def kill_session(sid: int, patience: float = 30.0) -> dict[int, str]:
     """SIGKILL every process of the session; what was still there (empty: it had ended)."""
     left = session_processes(sid)
-    deadline = time.monotonic() + patience
-    while (alive := session_processes(sid)) and time.monotonic() < deadline:
-        for pid in alive:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
+    kill_until_gone(lambda: session_processes(sid), patience)
     return left
 
 
