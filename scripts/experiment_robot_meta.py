@@ -99,11 +99,9 @@ def best_sigma(args: Args) -> float:
 
 
 def main_specs(args: Args, design: Design, seeds: tuple[int, ...]) -> list[RunSpec]:
-    return [
-        spec(args, design, label, kind, sigma, seed)
-        for seed in seeds
-        for label, (kind, sigma) in arms(design, best_sigma(args)).items()
-    ]
+    main_arms = arms(design, best_sigma(args))
+    return [spec(args, design, label, kind, sigma, seed)
+            for seed in seeds for label, (kind, sigma) in main_arms.items()]  # fmt: skip
 
 
 def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, Any]:
@@ -116,9 +114,9 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
             "run --stage main for these seeds"
         )
 
-    def sources(labels: tuple[str, ...]) -> list[str]:
+    def sources(labels: tuple[str, ...], swaps: bool) -> list[str]:
         out = [f"{a}={runs[(a, s)].run_dir}" for a in labels for s in seeds]
-        if labels != EVOLVING_ARMS:
+        if swaps:
             out += [f"pbml_reset={runs[('pbml_low', s)].run_dir}::mutation=reset" for s in seeds]
             out += [
                 f"static_pbml_sigma={runs[('static_low', s)].run_dir}"
@@ -127,13 +125,15 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
             ]
         return out
 
-    every = ("pbml_low", *[a for a, _ in runs if a != "pbml_low" and not a.endswith("_high")])
-    modes = {"frozen": (tuple(dict.fromkeys(every)), "true"), "evolving": (EVOLVING_ARMS, "false")}
+    # the low-start arms (pbml_low first: the adaptation config is the first source's) and
+    # fixed_best; the sigma swaps only where sigma is frozen, the main readout
+    low = tuple(dict.fromkeys(a for a, _ in runs if not a.endswith("_high")))
+    modes = {"frozen": (low, True, "true"), "evolving": (EVOLVING_ARMS, False, "false")}
     results = {}
     for target, goals in design.transfer_targets:
-        for mode, (labels, frozen) in modes.items():
+        for mode, (labels, swaps, frozen) in modes.items():
             plan = plan_transfer(
-                sources(labels),
+                sources(labels, swaps),
                 target,
                 generations=design.transfer_generations,
                 seeds=seeds,
