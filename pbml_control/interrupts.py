@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any
 
-__all__ = ["ignore_interrupts", "interrupts_as_exceptions", "spawn_context"]
+__all__ = ["ignore_interrupts", "interrupts_as_exceptions", "raise_if_stopped", "spawn_context"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -28,6 +28,7 @@ def _on_main_thread() -> bool:
 
 
 _stopped = False  # set by the first signal: the process is on its way out
+_depth = 0  # how many interrupts_as_exceptions blocks are open on the main thread
 
 
 def _stop_once(signum: int, frame: Any) -> None:
@@ -50,6 +51,15 @@ def _reraise_lost_stop(args: Any) -> None:
     sys.__unraisablehook__(args)
 
 
+def raise_if_stopped() -> None:
+    """Raise KeyboardInterrupt if a signal has stopped the open block but its exception never
+    arrived: some C code (an import under load, a library's broad ``except``) swallowed it, and
+    the process would otherwise carry on with both signals ignored. Called at the points a long
+    command passes often (each generation) and when a nested block opens."""
+    if _stopped and _depth > 0 and _on_main_thread():
+        raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def interrupts_as_exceptions(ends_process: bool = False) -> Iterator[None]:
     """Within the block the first SIGINT/SIGTERM raises KeyboardInterrupt, later ones are
@@ -59,20 +69,24 @@ def interrupts_as_exceptions(ends_process: bool = False) -> Iterator[None]:
     after it too, so a second Ctrl-C that lands while the process exits cannot kill it with
     Python's default handler (exit -2 instead of 130).
     """
-    global _stopped
+    global _stopped, _depth
     if not _on_main_thread():
         yield
         return
-    if ends_process:
-        _stopped = False
+    if _depth == 0:
+        _stopped = False  # a new outermost block: an earlier, finished stop is history
+    else:
+        raise_if_stopped()  # the enclosing block was stopped and never heard of it
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _reraise_lost_stop
     for sig in _SIGNALS:
         signal.signal(sig, _stop_once)
+    _depth += 1
     try:
         yield
     finally:
+        _depth -= 1
         for sig, handler in previous.items():
             if _stopped and (ends_process or handler is _stop_once):
                 handler = signal.SIG_IGN  # stopped once: an enclosing block is not re-armed

@@ -38,7 +38,7 @@ from pbml_control.checkpoint import (
 )
 from pbml_control.config import ConfigError, RunConfig, config_from_json, read_config_text
 from pbml_control.errors import UserError
-from pbml_control.interrupts import ignore_interrupts, interrupts_as_exceptions
+from pbml_control.interrupts import ignore_interrupts, interrupts_as_exceptions, raise_if_stopped
 from pbml_control.loop import EvolutionState, Metrics, budget_spent, generations, initial_state
 from pbml_control.memory import check_needs, local_worker_processes, run_needs
 from pbml_control.metrics_log import (
@@ -361,6 +361,7 @@ def _train(
                 state, problem_state, row = new_state, new_problem_state, metrics
                 if progress is not None:
                     progress(state, metrics, seconds)
+                raise_if_stopped()
         except KeyboardInterrupt:
             ignore_interrupts()  # a second Ctrl-C must not cut the checkpoint short
             save_checkpoint(

@@ -3,6 +3,7 @@ whenever they arrive and however many (docs/reliability.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -115,8 +116,54 @@ def test_a_signal_at_startup_exits_130_in_one_line(tmp_path, signum, delay):
     proc.send_signal(signum)
     code, err = finish(proc)
     assert "Traceback" not in err, err
-    # Known gap: under load, a signal that lands while NumPy is still importing sometimes ends
-    # the process by SIGINT (-2) right after the one-line message, instead of exit 130 (seen
-    # for SIGTERM too; cause not found yet). The message and the absence of a traceback hold.
-    assert code in (130, -signal.SIGINT), (code, err)
+    # Exit 130, not death by SIGINT (-2): CPython marks an interrupt that left an exec() or
+    # eval() of a string (dataclasses, namedtuples at import) as unhandled, and
+    # cli._forget_unhandled_interrupt clears the mark (before: -2 in 6 of 30 SIGTERMs 0.12 s
+    # after NumPy was mapped; after: 0 of 150).
+    assert code == 130, (code, err)
     assert err.strip().splitlines()[-1].startswith("pbml: interrupted"), err
+
+
+def _swallow_a_signal(signum: int = signal.SIGTERM) -> None:
+    """What some C code under load does (a ``hasattr`` from C over a Python ``__getattr__``): the
+    handler runs, its KeyboardInterrupt is cleared, and execution carries on."""
+    try:
+        signal.raise_signal(signum)
+        sum(range(10))  # bytecode after the signal: the handler runs here at the latest
+    except BaseException:
+        pass
+
+
+def test_a_swallowed_stop_is_raised_again_at_the_next_check():
+    """CI once saw a SIGTERM at startup leave the run training forever, silently, with both
+    signals ignored. A stop whose exception was lost is raised at the next check point and
+    when a nested block opens; a new outermost block starts afresh."""
+    from pbml_control.interrupts import interrupts_as_exceptions, raise_if_stopped
+
+    with interrupts_as_exceptions():
+        _swallow_a_signal()
+        with pytest.raises(KeyboardInterrupt):
+            raise_if_stopped()
+        with pytest.raises(KeyboardInterrupt), interrupts_as_exceptions():
+            pass
+    raise_if_stopped()  # outside every block: nothing to stop
+    with interrupts_as_exceptions():
+        raise_if_stopped()  # a new run in the same process is not stopped by the old signal
+
+
+def test_train_stops_at_the_next_generation_after_a_swallowed_stop(tmp_path, square_config):
+    """The runner checks after every generation: the run saves a checkpoint and stops."""
+    from pbml_control.runner import RunInterrupted, train
+
+    config = dataclasses.replace(square_config, generations=50, checkpoint_every=100)
+    seen: list[int] = []
+
+    def progress(state, metrics, seconds) -> None:
+        seen.append(state.generation)
+        if state.generation == 3:
+            _swallow_a_signal(signal.SIGINT)
+
+    with pytest.raises(RunInterrupted) as stop:
+        train(tmp_path / "run", config, progress=progress)
+    assert stop.value.generation == 3 and seen == [1, 2, 3]
+    assert load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints")).generation == 3
