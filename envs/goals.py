@@ -25,9 +25,29 @@ def _check_split(split: str) -> None:
         raise ValueError(f"unknown goal split {split!r}; expected one of {_SPLITS}")
 
 
-def _sample_intervals(rng: np.random.Generator, intervals: tuple[Interval, ...]) -> float:
-    """Uniform over a union of disjoint intervals (one interval chosen by its length)."""
+#: (j, k): draw from the j-th of k equal-measure slices of a region (stratified goal sets)
+Stratum = tuple[int, int]
+
+
+def _sample_intervals(
+    rng: np.random.Generator, intervals: tuple[Interval, ...], stratum: Stratum | None = None
+) -> float:
+    """Uniform over a union of disjoint intervals (one interval chosen by its length).
+
+    With ``stratum=(j, k)`` the draw is uniform over the j-th of k slices of equal length,
+    the union laid end to end in order: k strata together cover the region evenly.
+    """
     lengths = np.array([hi - lo for lo, hi in intervals], dtype=np.float64)
+    if stratum is not None:
+        j, k = stratum
+        if not 0 <= j < k:
+            raise ValueError(f"stratum {j} of {k} does not exist")
+        position = (j + rng.uniform()) / k * lengths.sum()
+        for (lo, hi), length in zip(intervals, lengths, strict=True):
+            if position <= length:
+                return float(min(lo + position, hi))
+            position -= length
+        return float(intervals[-1][1])
     k = int(rng.choice(len(intervals), p=lengths / lengths.sum()))
     lo, hi = intervals[k]
     return float(rng.uniform(lo, hi))
@@ -66,10 +86,12 @@ class IntervalGoalSpace:
     def high(self) -> np.ndarray:
         return np.array([self.bounds[1]], dtype=np.float64)
 
-    def sample(self, rng: np.random.Generator, split: Split = "train") -> np.ndarray:
-        """Draw one goal uniformly from the split's region."""
+    def sample(
+        self, rng: np.random.Generator, split: Split = "train", stratum: Stratum | None = None
+    ) -> np.ndarray:
+        """Draw one goal uniformly from the split's region (or from one stratum of it)."""
         _check_split(split)
-        return np.array([_sample_intervals(rng, getattr(self, split))], dtype=np.float64)
+        return np.array([_sample_intervals(rng, getattr(self, split), stratum)], dtype=np.float64)
 
     def _scalar(self, goal: np.ndarray | float) -> float | None:
         g = np.asarray(goal, dtype=np.float64).reshape(-1)
@@ -114,10 +136,13 @@ class PolarGoalSpace:
     def high(self) -> np.ndarray:
         return np.full(2, self.bound, dtype=np.float64)
 
-    def sample(self, rng: np.random.Generator, split: Split = "train") -> np.ndarray:
-        """Draw one goal uniformly (in area) from the split's sectors of the annulus."""
+    def sample(
+        self, rng: np.random.Generator, split: Split = "train", stratum: Stratum | None = None
+    ) -> np.ndarray:
+        """Draw one goal uniformly (in area) from the split's sectors of the annulus; a
+        stratum slices the sectors' angles."""
         _check_split(split)
-        theta = _sample_intervals(rng, getattr(self, split))
+        theta = _sample_intervals(rng, getattr(self, split), stratum)
         r0, r1 = self.radius
         r = math.sqrt(rng.uniform(r0 * r0, r1 * r1))
         return np.array([r * math.cos(theta), r * math.sin(theta)], dtype=np.float64)
@@ -168,7 +193,9 @@ class NoGoalSpace:
     def high(self) -> np.ndarray:
         return np.zeros(0, dtype=np.float64)
 
-    def sample(self, rng: np.random.Generator, split: Split = "train") -> np.ndarray:
+    def sample(
+        self, rng: np.random.Generator, split: Split = "train", stratum: Stratum | None = None
+    ) -> np.ndarray:
         """The empty goal; the held-out split raises ValueError (there are no goals to hold out)."""
         _check_split(split)
         if split == "heldout":

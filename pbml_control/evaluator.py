@@ -194,9 +194,12 @@ class Evaluator:
         """The statistics policies see: the state's, or None without observation normalisation."""
         return state.normalizer if self.config.obs_normalization else None
 
-    def sample_goal(self, rng: np.random.Generator, split: str = "train") -> np.ndarray:
-        """A goal from the training region, or the held-out one with ``split="heldout"``."""
-        return np.asarray(self.goal_space.sample(rng, split), dtype=np.float64)
+    def sample_goal(
+        self, rng: np.random.Generator, split: str = "train", stratum: tuple[int, int] | None = None
+    ) -> np.ndarray:
+        """A goal from the training region, or the held-out one with ``split="heldout"``;
+        ``stratum=(j, k)`` draws from the j-th of k equal slices of it (envs/goals.py)."""
+        return np.asarray(self.goal_space.sample(rng, split, stratum), dtype=np.float64)
 
     def validate_goal(self, goal: np.ndarray) -> None:
         """A goal must lie in the task's goal space (one-line ValueError)."""

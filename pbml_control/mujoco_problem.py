@@ -44,8 +44,10 @@ class MujocoProblem:
     def initial_params(self, rng: np.random.Generator) -> np.ndarray:
         return self.evaluator.policy_spec.init_params(rng)
 
-    def sample_goal(self, rng: np.random.Generator, split: str = "train") -> np.ndarray:
-        return self.evaluator.sample_goal(rng, split)
+    def sample_goal(
+        self, rng: np.random.Generator, split: str = "train", stratum: tuple[int, int] | None = None
+    ) -> np.ndarray:
+        return self.evaluator.sample_goal(rng, split, stratum)
 
     def validate_goal(self, goal: np.ndarray) -> None:
         """A goal from a config must lie in the task's goal space."""

@@ -31,6 +31,10 @@ class ScheduleConfig:
     # Goals every member runs per generation (random kind only): fitness is the mean return
     # over them, which selects for one policy that serves the whole goal region at once.
     goals_per_generation: int = 1
+    # Goal j of a set from the j-th of k equal slices of the region (stratified sampling): every
+    # set spans the region, e.g. always two forward and two backward speeds for HalfCheetahVel,
+    # so fitness is not swayed by which part of the region an epoch happened to draw.
+    stratified: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -47,6 +51,8 @@ class ScheduleConfig:
             )
         if self.goals_per_generation > 1 and (self.kind != "random" or self.goals):
             raise ValueError("schedule.goals_per_generation > 1 needs kind = 'random' and no goals")
+        if self.stratified and self.goals_per_generation < 2:
+            raise ValueError("schedule.stratified needs schedule.goals_per_generation >= 2")
 
 
 def _goal_stream(split: str) -> str:
@@ -78,25 +84,24 @@ class GoalSchedule:
         """True on the first generation of a new goal (not at generation 0)."""
         return generation > 0 and self.epoch(generation) != self.epoch(generation - 1)
 
+    def _set_member(self, stream: str, epoch: int, j: int, k: int) -> np.ndarray:
+        rng = generator(self._seed, stream, epoch, j)
+        if self.config.stratified:
+            return np.asarray(self._sample(rng, self.config.split, stratum=(j, k)), np.float64)
+        return np.asarray(self._sample(rng, self.config.split), dtype=np.float64)
+
     def goal(self, generation: int) -> np.ndarray:
         """This generation's goal (goal_dim,), or (k, goal_dim) with k goals per generation.
 
         With k > 1, goal j of an epoch is an independent draw from its own stream
-        (seed, split, epoch, j), so a set is known without replaying the run.
+        (seed, split, epoch, j), so a set is known without replaying the run; with
+        ``stratified`` it is drawn from the j-th of k equal slices of the region.
         """
         k = self.config.goals_per_generation
         if k > 1:
             stream = f"{_goal_stream(self.config.split)}-set"
             epoch = self.epoch(generation)
-            return np.stack(
-                [
-                    np.asarray(
-                        self._sample(generator(self._seed, stream, epoch, j), self.config.split),
-                        dtype=np.float64,
-                    )
-                    for j in range(k)
-                ]
-            )
+            return np.stack([self._set_member(stream, epoch, j, k) for j in range(k)])
         epoch = self.epoch(generation)
         if self._cycle:
             return self._cycle[epoch % len(self._cycle)].copy()

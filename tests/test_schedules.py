@@ -59,3 +59,45 @@ def test_heldout_goals_do_not_mirror_training_goals():
     train = GoalSchedule(ScheduleConfig(kind="random"), sampler, seed=5)
     heldout = GoalSchedule(ScheduleConfig(kind="random", split="heldout"), sampler, seed=5)
     assert not np.allclose(heldout.goal(0) - 10.0, train.goal(0))
+
+
+def test_stratified_goal_sets_span_the_region():
+    """HalfCheetahVel, 4 goals a set: goal j always comes from the j-th quarter of the training
+    region laid end to end, so every set holds two backward and two forward speeds (plain sets
+    often hold one direction only)."""
+    from envs.goals import GOAL_SPACES
+
+    space = GOAL_SPACES["HalfCheetahVel"]
+    quarters = [(-2.0, -1.25), (-1.25, -0.5), (0.5, 1.25), (1.25, 2.0)]
+    config = ScheduleConfig(kind="random", period=1, goals_per_generation=4, stratified=True)
+    sched = GoalSchedule(config, space.sample, seed=7)
+    sets = np.stack([sched.goal(g)[:, 0] for g in range(200)])
+    for j, (lo, hi) in enumerate(quarters):
+        assert ((lo <= sets[:, j]) & (sets[:, j] <= hi)).all()
+        assert sets[:, j].max() - sets[:, j].min() > 0.6  # spread over its quarter
+    plain = ScheduleConfig(kind="random", period=1, goals_per_generation=4)
+    plain_sets = np.stack([GoalSchedule(plain, space.sample, 7).goal(g)[:, 0] for g in range(200)])
+    assert ((plain_sets > 0).all(axis=1) | (plain_sets < 0).all(axis=1)).sum() > 10
+
+
+def test_strata_together_are_uniform_over_the_region():
+    """Pooled over j, stratified draws are uniform over a union of intervals (AntHeading's four
+    heading sectors, the last one split across the +-pi seam)."""
+    from envs.goals import GOAL_SPACES
+
+    space = GOAL_SPACES["AntHeading"]
+    rng = np.random.default_rng(0)
+    draws = np.array(
+        [space.sample(rng, "train", (j, 8))[0] for _ in range(2000) for j in range(8)]
+    )
+    assert all(space.contains(x) for x in draws)
+    # each sector (0, pi/2, -pi/2, pi) gets a quarter of the draws, whatever the stratum count
+    sector = np.round(np.angle(np.exp(1j * draws)) / (np.pi / 2)).astype(int) % 4
+    assert np.allclose(np.bincount(sector, minlength=4) / draws.size, 0.25, atol=1e-9)
+    with pytest.raises(ValueError, match="stratum 8 of 8"):
+        space.sample(rng, "train", (8, 8))
+
+
+def test_stratified_needs_a_goal_set():
+    with pytest.raises(ValueError, match="goals_per_generation >= 2"):
+        ScheduleConfig(kind="random", stratified=True)
