@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.atomic import atomic_write_text
-from pbml_control.experiments.robot_meta_design import Design, design_text
+from pbml_control.experiments.robot_meta_design import Design, design_text, detectable_effect
 from pbml_control.experiments.robot_meta_stats import (
     arm_summary,
     c3_verdict,
@@ -50,14 +50,26 @@ def _pilot_lines(pilot: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _main_lines(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+def _seed_status(n: int, planned: int) -> str:
+    """How many seeds the results stand on; an interim report says so in its first line."""
+    if n >= planned:
+        return f"{n} seeds finished for every arm, as pre-registered."
+    return (
+        f"**Interim: {n} of the {planned} pre-registered seeds** finished for every arm (the rest "
+        f"are later stages). With {n} seeds a paired comparison detects about "
+        f"{detectable_effect(n):.2f} standard deviations of the per-seed differences (power 0.8, "
+        "two-sided 0.05); every verdict below is on these seeds only."
+    )
+
+
+def _main_lines(runs: dict[str, list[dict[str, Any]]], planned: int) -> list[str]:
     if not runs:
         return ["## Main runs", "", "Not run yet (`--stage main`).", ""]
     n = len(next(iter(runs.values())))
     lines = [
         "## Main runs",
         "",
-        f"{n} seeds finished for every arm.",
+        _seed_status(n, planned),
         "",
         "| arm | normalised mean fitness | normalised best | final log sigma (mean of "
         "modules) | distance from log s* |",
@@ -191,7 +203,7 @@ def write_report(
         "",
         design_text(design),
         *_pilot_lines(pilot),
-        *_main_lines(runs),
+        *_main_lines(runs, len(design.seeds)),
         *verdict_lines,
         *_transfer_lines(transfers),
     ]
