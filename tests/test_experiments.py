@@ -124,3 +124,18 @@ def test_transfer_summary_of_time_to_threshold_is_censored_and_reaggregates():
     assert 0 < time["reached_ci_low"] < 2 / 3 < time["reached_ci_high"] < 1
     assert data["arms"]["fresh"]["summary"]["generations_to_threshold"]["median"] is None
     assert reaggregate(data) == data
+
+
+def test_a_run_from_before_a_new_config_key_still_counts_as_finished(tmp_path):
+    """A key added to the code since a run was written (schedule.stratified, at its default)
+    must not make the finished run look changed: train_grid would train it again from scratch."""
+    import json
+
+    specs = grid(["pbml"], [0], square, tmp_path)
+    train_grid(specs)
+    path = tmp_path / "pbml__seed0" / "config.json"
+    old = json.loads(path.read_text(encoding="utf-8"))
+    del old["schedule"]["stratified"]
+    path.write_text(json.dumps(old), encoding="utf-8")
+    assert is_finished(specs[0].run_dir, specs[0].config)
+    assert train_grid(specs)[0]["reused"]

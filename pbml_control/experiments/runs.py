@@ -9,14 +9,13 @@ depend on the number of processes: every run is seeded by its own config.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pbml_control.config import RunConfig
+from pbml_control.config import RunConfig, config_from_json
 
 __all__ = [
     "RunSpec",
@@ -108,9 +107,16 @@ def grid(
 
 
 def same_config(run_dir: str | Path, config: RunConfig) -> bool:
-    """Whether ``run_dir`` was written with exactly this config."""
+    """Whether ``run_dir`` was written with exactly this config.
+
+    The stored file is read as a config first, so a key added to the code since (at its
+    default) does not make a finished run look different and get trained again from scratch.
+    """
     path = Path(run_dir) / "config.json"
-    return path.exists() and json.loads(path.read_text(encoding="utf-8")) == config.to_dict()
+    if not path.exists():
+        return False
+    stored = config_from_json(path.read_text(encoding="utf-8"), path)
+    return stored.to_dict() == config.to_dict()
 
 
 def is_finished(run_dir: str | Path, config: RunConfig) -> bool:
