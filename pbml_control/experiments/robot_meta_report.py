@@ -54,9 +54,14 @@ def _seed_status(n: int, planned: int) -> str:
     """How many seeds the results stand on; an interim report says so in its first line."""
     if n >= planned:
         return f"{n} seeds finished for every arm, as pre-registered."
-    return (
+    head = (
         f"**Interim: {n} of the {planned} pre-registered seeds** finished for every arm (the rest "
-        f"are later stages). With {n} seeds a paired comparison detects about "
+        "are later stages)"
+    )
+    if n < 2:
+        return f"{head}; one seed allows no paired comparison, so no verdict below is a test."
+    return (
+        f"{head}. With {n} seeds a paired comparison detects about "
         f"{detectable_effect(n):.2f} standard deviations of the per-seed differences (power 0.8, "
         "two-sided 0.05); every verdict below is on these seeds only."
     )
