@@ -54,7 +54,14 @@ def run_endpoints(run_dir: str | Path, period: int, best_sigma: float | None) ->
         out["distance_to_best"] = float(np.mean([abs(v - target) for v in final.values()]))
     population = load_checkpoint(latest_checkpoint(Path(run_dir) / "checkpoints")).population
     p = 1.0 / (1.0 + np.exp(-population.logit_p))
-    out["final_p"] = dict(zip(population.layout.names, p.mean(axis=0).tolist(), strict=True))
+    names = population.layout.names
+    out["final_p"] = dict(zip(names, p.mean(axis=0).tolist(), strict=True))
+    # Post hoc: a module that rarely mutates (p near 0) does not express its sigma, which then
+    # drifts unselected; log(sigma * sqrt(p)), the log root-mean-square step per parameter and
+    # birth, is what selection acts on (members' mean, final population).
+    step = population.log_sigma + 0.5 * np.log(np.maximum(p, 1e-300))
+    out["final_log_step"] = dict(zip(names, step.mean(axis=0).tolist(), strict=True))
+    out["final_log_step_mean"] = float(step.mean())
     return out
 
 
@@ -147,4 +154,5 @@ def _seed_metrics(arm: dict[str, Any]) -> list[dict[str, Any]]:
 def arm_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Per arm: mean and interval over seeds of the run endpoints."""
     keys = ("norm_mean", "norm_best", "final_log_sigma_mean", "distance_to_best")
+    keys += ("final_log_step_mean",)
     return {arm: {k: summary([r.get(k) for r in rows]) for k in keys} for arm, rows in runs.items()}
