@@ -176,10 +176,24 @@ def _mark_shifts(ax: Any, run: RunMetrics, color: Any, single: bool) -> None:
         )
 
 
+def _goal_lines(rows: list[dict]) -> np.ndarray:
+    """(k, generations): the first component of each of a generation's k goals (k = 1 unless
+    the run evaluates goal sets, ``schedule.goals_per_generation``)."""
+    firsts = []
+    for row in rows:
+        goal = np.asarray(row.get("goal", [np.nan]), dtype=float)
+        firsts.append(goal[:, 0] if goal.ndim == 2 else goal.reshape(-1)[:1])
+    width = max((len(f) for f in firsts), default=1)
+    lines = np.full((len(firsts), width), np.nan)
+    for i, f in enumerate(firsts):
+        lines[i, : len(f)] = f
+    return lines.T
+
+
 def plot_fitness(runs: list[RunMetrics], path: Path) -> Path:
     """Mean (solid) and best (dashed) fitness per generation, goal shifts dotted; for goal
     tasks, the same normalised (0 = standing still, 1 = perfect); below, the goal itself (first
-    component) so a fitness drop can be matched to its shift."""
+    component; every goal of a goal set) so a fitness drop can be matched to its shift."""
     plt = _pyplot()
     normalised = {k: (run.normalised("fitness_mean"), run.normalised("fitness_best"))
                   for k, run in enumerate(runs)}  # fmt: skip
@@ -205,8 +219,8 @@ def plot_fitness(runs: list[RunMetrics], path: Path) -> Path:
             axes[1].plot(gens, mean, color=color, lw=1.5)
             axes[1].plot(gens, best, color=color, lw=1.0, ls="--")
             _mark_shifts(axes[1], run, color, False)
-        goals = [np.atleast_1d(r.get("goal", [np.nan]))[0] for r in run.rows]
-        goal_ax.step(gens, np.asarray(goals, dtype=float), where="post", color=color, lw=1.2)
+        for goals in _goal_lines(run.rows):  # one line per goal of a set
+            goal_ax.step(gens, goals, where="post", color=color, lw=1.2)
     ax.set_ylabel("fitness")
     ax.set_title("Fitness" + (f": {runs[0].label}" if single else ""))
     ax.legend(fontsize=8, loc="lower right")

@@ -37,7 +37,7 @@ class Args:
     """commanded velocities, switched evenly over the clip"""
     steps: int = 240
     """env steps per clip (20 per second)"""
-    gif_fps: str = "10"
+    gif_fps: str = "8"
     """GIF frame rate (real time kept; lower is smaller)"""
     size: str = "256x192"
     """GIF size"""
