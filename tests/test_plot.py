@@ -83,3 +83,12 @@ def test_folder_without_metrics_exits_2(tmp_path, capsys, make):
     err = capsys.readouterr().err
     assert err.startswith("pbml: error:") and err.count("\n") == 1
     assert not (tmp_path / "figs").exists()
+
+
+def test_goal_panel_draws_every_goal_of_a_set():
+    """A run with goal sets logs (k, dim) goals per row: one line per goal, first component."""
+    from pbml_control.plotting import _goal_lines
+
+    rows = [{"goal": [[-1.5], [1.0]]}, {"goal": [[-0.7], [1.9]]}]
+    assert _goal_lines(rows).tolist() == [[-1.5, -0.7], [1.0, 1.9]]
+    assert _goal_lines([{"goal": [0.3, 0.1]}, {}])[0, 0] == 0.3  # one goal: its first component
