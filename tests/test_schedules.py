@@ -87,9 +87,7 @@ def test_strata_together_are_uniform_over_the_region():
 
     space = GOAL_SPACES["AntHeading"]
     rng = np.random.default_rng(0)
-    draws = np.array(
-        [space.sample(rng, "train", (j, 8))[0] for _ in range(2000) for j in range(8)]
-    )
+    draws = np.array([space.sample(rng, "train", (j, 8))[0] for _ in range(2000) for j in range(8)])
     assert all(space.contains(x) for x in draws)
     # each sector (0, pi/2, -pi/2, pi) gets a quarter of the draws, whatever the stratum count
     sector = np.round(np.angle(np.exp(1j * draws)) / (np.pi / 2)).astype(int) % 4
