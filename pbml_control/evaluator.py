@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.envs import goal_space
+from pbml_control.envs.goals import Stratum
 from pbml_control.envs.paths import make_task, rollout
 from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend, RayBackend
 from pbml_control.genome import ModuleLayout
@@ -195,7 +196,7 @@ class Evaluator:
         return state.normalizer if self.config.obs_normalization else None
 
     def sample_goal(
-        self, rng: np.random.Generator, split: str = "train", stratum: tuple[int, int] | None = None
+        self, rng: np.random.Generator, split: str = "train", stratum: Stratum | None = None
     ) -> np.ndarray:
         """A goal from the training region, or the held-out one with ``split="heldout"``;
         ``stratum=(j, k)`` draws from the j-th of k equal slices of it (envs/goals.py)."""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pbml_control.config import build_section
+from pbml_control.envs.goals import Stratum
 from pbml_control.evaluator import Evaluator, ProblemState, Rollouts
 from pbml_control.evaluators import Backend
 from pbml_control.genome import ModuleLayout
@@ -45,7 +46,7 @@ class MujocoProblem:
         return self.evaluator.policy_spec.init_params(rng)
 
     def sample_goal(
-        self, rng: np.random.Generator, split: str = "train", stratum: tuple[int, int] | None = None
+        self, rng: np.random.Generator, split: str = "train", stratum: Stratum | None = None
     ) -> np.ndarray:
         return self.evaluator.sample_goal(rng, split, stratum)
 

@@ -85,10 +85,10 @@ class GoalSchedule:
         return generation > 0 and self.epoch(generation) != self.epoch(generation - 1)
 
     def _set_member(self, stream: str, epoch: int, j: int, k: int) -> np.ndarray:
+        # only samplers of goal-set problems take a stratum, so it is passed only when asked for
+        extra = {"stratum": (j, k)} if self.config.stratified else {}
         rng = generator(self._seed, stream, epoch, j)
-        if self.config.stratified:
-            return np.asarray(self._sample(rng, self.config.split, stratum=(j, k)), np.float64)
-        return np.asarray(self._sample(rng, self.config.split), dtype=np.float64)
+        return np.asarray(self._sample(rng, self.config.split, **extra), dtype=np.float64)
 
     def goal(self, generation: int) -> np.ndarray:
         """This generation's goal (goal_dim,), or (k, goal_dim) with k goals per generation.

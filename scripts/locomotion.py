@@ -73,9 +73,7 @@ ARMS: dict[str, tuple[str, ...]] = {
     "shift1_keep": ("problem.survival_shift=1.0", "selection.survivor_fitness='keep'"),
     "shift1_reevaluate": ("problem.survival_shift=1.0", "selection.survivor_fitness='reevaluate'"),
     "shift1_average": ("problem.survival_shift=1.0", "selection.survivor_fitness='average'"),
-    # goal-conditioned tasks: every goal set spans the region (schedule.stratified), or not
-    "stratified": ("schedule.stratified=true",),
-    "stratified_goals2": ("schedule.goals_per_generation=2", "schedule.stratified=true"),
+    # goal-conditioned recipes draw stratified goal sets; this arm draws each goal on its own
     "independent_goals": ("schedule.stratified=false",),
 }
 

@@ -13,6 +13,7 @@ import numpy as np
 from pbml_control.atomic import atomic_write_text
 from pbml_control.experiments.robot_meta_design import Design, design_text, detectable_effect
 from pbml_control.experiments.robot_meta_stats import (
+    SUMMARY_KEYS,
     arm_summary,
     c3_verdict,
     c4_verdict,
@@ -80,10 +81,8 @@ def _main_lines(runs: dict[str, list[dict[str, Any]]], planned: int) -> list[str
         "modules) | distance from log s* | log RMS step, post hoc |",
         "|---|---|---|---|---|---|",
     ]
-    summaries = arm_summary(runs)
-    for arm, stats in summaries.items():
-        keys = ("norm_mean", "norm_best", "final_log_sigma_mean", "distance_to_best")
-        cells = [_ci(stats[k]) for k in (*keys, "final_log_step_mean")]
+    for arm, stats in arm_summary(runs).items():
+        cells = [_ci(stats[k]) for k in SUMMARY_KEYS]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     lines += [
         "",

@@ -151,8 +151,19 @@ def _seed_metrics(arm: dict[str, Any]) -> list[dict[str, Any]]:
     return [seeds[s]["metrics"] for s in sorted(seeds, key=int)]
 
 
+#: the run endpoints summarised per arm, in the order the report's main table shows them
+SUMMARY_KEYS = (
+    "norm_mean",
+    "norm_best",
+    "final_log_sigma_mean",
+    "distance_to_best",
+    "final_log_step_mean",
+)
+
+
 def arm_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Per arm: mean and interval over seeds of the run endpoints."""
-    keys = ("norm_mean", "norm_best", "final_log_sigma_mean", "distance_to_best")
-    keys += ("final_log_step_mean",)
-    return {arm: {k: summary([r.get(k) for r in rows]) for k in keys} for arm, rows in runs.items()}
+    return {
+        arm: {k: summary([r.get(k) for r in rows]) for k in SUMMARY_KEYS}
+        for arm, rows in runs.items()
+    }
