@@ -90,8 +90,8 @@ def _forget_unhandled_interrupt() -> None:
     CPython marks a KeyboardInterrupt as unhandled when it leaves code that ``exec`` or
     ``eval`` ran from a string (``PyRun_StringFlags``; namedtuple and dataclass definitions do
     that at import), and kills the process by SIGINT at exit even though we caught the
-    exception further up: about one SIGTERM in five during start-up. Running an empty string
-    the same way clears the mark.
+    exception further up: 29 of 125 SIGTERMs sent 0.10-0.15 s after NumPy was mapped. Running
+    an empty string the same way clears the mark.
     """
     import ctypes
 

@@ -53,8 +53,9 @@ def _reraise_lost_stop(args: Any) -> None:
 
 def raise_if_stopped() -> None:
     """Raise KeyboardInterrupt if a signal has stopped the open block but its exception never
-    arrived: some C code (an import under load, a library's broad ``except``) swallowed it, and
-    the process would otherwise carry on with both signals ignored. Called at the points a long
+    arrived, because C code that clears errors (``PyObject_HasAttr`` over a Python
+    ``__getattr__``, for one) swallowed it; the process would otherwise carry on with both
+    signals ignored. Called at the points a long
     command passes often (each generation) and when a nested block opens."""
     if _stopped and _depth > 0 and _on_main_thread():
         raise KeyboardInterrupt

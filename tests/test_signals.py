@@ -125,8 +125,9 @@ def test_a_signal_at_startup_exits_130_in_one_line(tmp_path, signum, delay):
 
 
 def _swallow_a_signal(signum: int = signal.SIGTERM) -> None:
-    """What some C code under load does (a ``hasattr`` from C over a Python ``__getattr__``): the
-    handler runs, its KeyboardInterrupt is cleared, and execution carries on."""
+    """What C code that clears errors does to a signal landing inside it (``PyObject_HasAttr``
+    over a Python ``__getattr__``, for one): the handler runs, its KeyboardInterrupt is
+    cleared, and execution carries on."""
     try:
         signal.raise_signal(signum)
         sum(range(10))  # bytecode after the signal: the handler runs here at the latest
