@@ -5,6 +5,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 GL_PACKAGES := libegl1 libgl1 libosmesa6
+# setuptools announces every editable install with an informational UserWarning ("Editable
+# installation. Please be careful with folders ... with the same name as your package"), printed
+# even with pip --quiet; it reports no problem, so the install hides that one message.
+QUIET_SETUPTOOLS := PYTHONWARNINGS="ignore:Editable installation:UserWarning"
 
 .PHONY: run test lint setup system-deps
 
@@ -16,8 +20,8 @@ system-deps:
 
 $(BIN)/pbml: pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,ray,tensorboard]"
+	$(BIN)/pip install --quiet --upgrade pip "setuptools>=77"  # tests/test_install.py builds with it
+	$(QUIET_SETUPTOOLS) $(BIN)/pip install --quiet -e ".[dev,ray,tensorboard]"
 	touch $(BIN)/pbml
 
 setup: system-deps $(BIN)/pbml

@@ -1,9 +1,10 @@
 """Memory estimates, checked before anything is allocated or written.
 
-A population of 10**9, a policy with two hidden layers of 100,000 units, or a billion evaluation
-episodes would otherwise hang, or die with an allocation traceback after the run folder was
-created. The estimates are deliberately rough and on the high side: they are measured, not
-derived (see ``tests/test_memory_limits.py`` and docs/reliability.md).
+A population of 10**9, a policy with two hidden layers of 100,000 units, or the report of a
+billion evaluation episodes would otherwise hang, or die with an allocation traceback after the
+run folder was created. The estimates are deliberately rough and on the high side: they are
+measured, not derived (see ``tests/test_resume_records.py``, ``tests/test_evaluate.py`` and
+docs/reliability.md).
 
 - A population member costs ``PARAM_COPIES`` copies of its parameter vector (the population,
   its offspring, the checkpoint buffer and its bytes, the evaluator's view), plus
@@ -17,6 +18,10 @@ derived (see ``tests/test_memory_limits.py`` and docs/reliability.md).
   spread over the workers, so the worker count does not change that number.
 - A worker process on this machine (``problem.workers`` > 1, or local Ray actors) costs
   ``WORKER_BYTES``: its interpreter, numpy, MuJoCo and the compiled model (measured: 70 MiB).
+- ``pbml evaluate`` runs its episodes one after another in one environment, so what grows with
+  ``--episodes`` is its report: each episode's reset seed (the list is made before the first
+  episode), return, length and printed line, ``EPISODE_RECORD_BYTES`` each (measured peak:
+  about 300 bytes an episode with the text report, 200 with ``--json``).
 
 A refusal names each part of the estimate with its size, largest first, and the settings that
 shrink the largest ones, so the one line says what is too big and what to change.
@@ -33,6 +38,7 @@ from typing import Any
 from pbml_control.errors import UserError
 
 __all__ = [
+    "EPISODE_RECORD_BYTES",
     "MEMBER_OVERHEAD",
     "PARAM_COPIES",
     "SIMULATION_BYTES",
@@ -42,6 +48,7 @@ __all__ = [
     "available_bytes",
     "check_fits",
     "check_needs",
+    "episode_records_bytes",
     "format_bytes",
     "local_worker_processes",
     "population_bytes",
@@ -53,6 +60,7 @@ PARAM_COPIES = 8
 MEMBER_OVERHEAD = 1024
 SIMULATION_BYTES = 16 * 1024
 WORKER_BYTES = 128 * 1024 * 1024
+EPISODE_RECORD_BYTES = 512
 
 
 class MemoryLimitError(UserError):
@@ -76,6 +84,12 @@ def population_bytes(population_size: int, num_params: int, num_modules: int) ->
 def rollout_bytes(simulations: int) -> int:
     """Bytes of ``simulations`` MuJoCo simulations stepped together."""
     return simulations * SIMULATION_BYTES
+
+
+def episode_records_bytes(episodes: int) -> int:
+    """Bytes ``pbml evaluate`` holds for the report of ``episodes`` episodes (their seeds,
+    returns, lengths and lines); the simulation itself is one environment, whatever the count."""
+    return episodes * EPISODE_RECORD_BYTES
 
 
 def _read_int(path: Path) -> int | None:

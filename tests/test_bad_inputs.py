@@ -389,7 +389,8 @@ CASES = [
     Bad(
         "evaluate-episodes-1e9",
         "evaluate {tmp}/g.safetensors --episodes 1000000000",
-        "evaluating 1,000,000,000 episodes at once needs about",
+        "the report of 1,000,000,000 episodes (each one's seed, return and length, kept until "
+        "the end; the episodes themselves run one after another) needs about",
     ),
     # where a new run goes
     Bad(

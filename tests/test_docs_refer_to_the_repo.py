@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-OUTSIDE = re.compile(r"PBML\.md|\bissues? #?\d+|\.\./shared|\bshared/", re.IGNORECASE)
+OUTSIDE = re.compile(r"PBML\.md|\bissues? #?\d+|\bthe issue\b|\.\./shared|\bshared/", re.IGNORECASE)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])

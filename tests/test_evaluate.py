@@ -71,3 +71,49 @@ def test_truncated_genome_file_exit_2(genome_file, tmp_path, capsys):
     path.write_bytes(genome_file.read_bytes()[:200])
     assert main(["evaluate", str(path)]) == 2
     assert capsys.readouterr().err.startswith("pbml: error:")
+
+
+def test_the_report_of_many_episodes_fits_its_estimate(genome_file, monkeypatch, capsys):
+    """Episodes run one after another, so what grows with --episodes is the report: each
+    episode's seed, return, length and line, measured here (the episodes themselves faked)."""
+    import random
+    import tracemalloc
+
+    from pbml_control import memory, user_loop
+
+    def fake(genome, env_id, seeds, kwargs, convert=None):
+        rng = random.Random(0)
+        n = len(seeds)
+        returns = [rng.uniform(-1000.0, 0.0) for _ in range(n)]
+        return user_loop.EpisodeResults(
+            [int(s) for s in seeds], returns, [999 + i % 2 for i in range(n)]
+        )
+
+    monkeypatch.setattr(user_loop, "run_episodes", fake)
+    n = 100_000
+    args = ["evaluate", str(genome_file), "--seed", "4000000000", "--episodes", str(n)]
+    for extra in ([], ["--json"]):
+        assert main([*args, "--episodes", "1", *extra]) == 0  # imports and caches warmed up
+        capsys.readouterr()
+        tracemalloc.start()
+        try:
+            assert main([*args, *extra]) == 0
+            per_episode = tracemalloc.get_traced_memory()[1] / n
+        finally:
+            tracemalloc.stop()
+        assert len(capsys.readouterr().out) > 20 * n
+        assert per_episode <= memory.EPISODE_RECORD_BYTES, (extra, per_episode)
+
+
+def test_a_report_too_large_for_memory_is_refused_in_one_line(genome_file, monkeypatch, capsys):
+    """The refusal names what would not fit (the report), not simulations: none run at once."""
+    from pbml_control import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**30)
+    assert main(["evaluate", str(genome_file), "--episodes", "4000000"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "pbml: error: the report of 4,000,000 episodes (each one's seed, return and length, "
+        "kept until the end; the episodes themselves run one after another) needs about "
+        "1.9 GiB of memory, more than the 1.0 GiB available; lower --episodes"
+    )

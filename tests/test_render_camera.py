@@ -5,7 +5,7 @@ never cut off.
 Why the robot's extent and not only its pixel count: the Hopper and Walker are sticks a few
 centimetres wide, so a well framed Hopper covers ~2.5% of the pixels while its height spans
 60% of the frame. Before the cameras were tuned, the cheetah spanned a third of the frame's
-width and covered 1.7% of its pixels (the issue's "small in the frame, from a low angle"); 11 of
+width and covered 1.7% of its pixels (small in the frame, seen from a low angle); 11 of
 these 12 tasks failed. A variant shares its task's camera, so a LongLimbs robot must still fit
 (checked) and a ShortLimbs one looks smaller, as it is.
 """

@@ -126,6 +126,8 @@ def test_steps_default_to_the_training_horizon(tmp_path, capsys):
     assert main(["export", str(tmp_path / "run"), "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "40 steps (the run's training horizon)" in said and f"wrote {out}" in said
+    assert "ranked on goal [" in said and ", 1 episode of 40 steps" in said
+    assert "neither the metrics' best nor pbml evaluate's return" in said
     report = evaluate_json(capsys, str(out))
     assert report["steps"] == 40 and report["steps_from"] == "the run's training horizon"
     assert report["lengths"] == [40, 40, 40]

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from pbml_control.envs.generic import GenericTask
-    from pbml_control.memory import check_fits, rollout_bytes
+    from pbml_control.memory import check_fits, episode_records_bytes
     from pbml_control.run_loader import load_genome_source
     from pbml_control.user_loop import gym_id, make_kwargs, reset_seeds, run_episodes
     from pbml_control.zoo import genome_path
@@ -110,9 +110,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--episodes and --steps must be >= 1")
     if not 0 <= args.seed < 2**32:
         raise ConfigError(f"--seed must be in [0, 2**32), got {args.seed}")
+    # Episodes run one after another in one environment: only the report grows with the count.
     check_fits(
-        rollout_bytes(args.episodes),
-        f"evaluating {args.episodes:,} episodes at once",
+        episode_records_bytes(args.episodes),
+        f"the report of {args.episodes:,} episodes (each one's seed, return and length, kept "
+        "until the end; the episodes themselves run one after another)",
         "lower --episodes",
     )
     goal = _parse_goal(args.goal)
@@ -161,9 +163,11 @@ def _text(r: dict[str, Any]) -> str:
     call = ", ".join([repr(r["env_id"]), *(f"{k}={v!r}" for k, v in r["make_kwargs"].items())])
     n = r["episodes"]
     goal = "none" if r["goal"] is None else r["goal"]
+    last = r["seed"] + n - 1
+    seeds = f"reset seed {r['seed']}" if n == 1 else f"reset seeds {r['seed']}..{last}"
     lines = [
         f"task {r['task']}, goal {goal}, steps {r['steps']} ({r['steps_from']}), "
-        f"reset seeds {r['seed']}..{r['seed'] + n - 1}, {n} episode{'s' if n != 1 else ''}",
+        f"{seeds}, {n} episode{'s' if n != 1 else ''}",
         f"loop: gymnasium.make({call}), env.reset(seed=s), {r['policy']}",
     ]
     for seed, ret, length in zip(r["seeds"], r["returns"], r["lengths"], strict=True):

@@ -141,9 +141,13 @@ def _ranking(source: Any, member: Any, goals: list[Any]) -> str:
         return f"member {member.id} ({member.label}): chosen by id, not ranked"
     config = source.evaluator.config
     shown = "; ".join(repr([float(x) for x in g.reshape(-1)]) for g in goals) or "none"
+    episodes = f"{config.episodes} episode{'' if config.episodes == 1 else 's'}"
+    # Ranking runs training's arithmetic (numpy forward pass, training's episode seeds), so its
+    # fitness is close to, not equal to, what pbml evaluate measures with the exported module.
     return (
-        f"member {member.id} ({member.label}), fitness {member.fitness!r}: ranked on goal "
-        f"{shown}, {config.episodes} episode(s) of {config.max_episode_steps} steps (the run's "
-        f"training horizon), episodes seeded from the run seed and checkpoint generation "
-        f"{source.checkpoint.generation}; a fresh evaluation, so not the metrics' best"
+        f"member {member.id} ({member.label}), fitness {member.fitness!r}: ranked on "
+        f"goal{'' if len(goals) == 1 else 's'} {shown}, {episodes} of "
+        f"{config.max_episode_steps} steps (the run's training horizon), episodes seeded from "
+        f"the run seed and checkpoint generation {source.checkpoint.generation}; a fresh "
+        "evaluation as in training, so neither the metrics' best nor pbml evaluate's return"
     )
