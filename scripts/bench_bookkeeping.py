@@ -18,11 +18,24 @@ the benchmark short. The evaluation is also timed at a second length and fitted 
 
     python scripts/bench_bookkeeping.py                      # HalfCheetah, population 4096
     python scripts/bench_bookkeeping.py --population 256 --steps 10 --fit-steps 20
+
+``--from-timing RUN/timing.jsonl`` measures instead of projecting, on a real run with its real
+workers: each generation's wall time is the gap between its end and the previous one's, of
+which ``eval_seconds`` was evaluation; the rest (selection, offspring, metrics, checkpoint) is
+bookkeeping. That is the number to take on a many-core machine, where bookkeeping's share is
+largest.
+
+    pbml train configs/default.toml --out /tmp/bk --set population_size=4096 \
+        --set generations=6 --set max_env_steps=0 --set "problem.hidden=[64,64]" \
+        --set problem.workers=16 --set checkpoint_every=3
+    python scripts/bench_bookkeeping.py --from-timing /tmp/bk/timing.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import tempfile
 import time
 from collections import defaultdict
@@ -162,6 +175,21 @@ def report(
         print(f"{'bookkeeping':14} {what:>9}{cells}")
 
 
+def measured_shares(timing: Path) -> None:
+    """Print bookkeeping's wall-time share of each generation of a finished run (the first
+    generation, which starts the workers, has no previous end to measure from)."""
+    rows = [json.loads(line) for line in timing.read_text(encoding="utf-8").splitlines() if line]
+    print(f"{timing}: wall seconds per generation, from consecutive generations' end times")
+    print(f"{'generation':>10} {'wall':>8} {'evaluate':>9} {'bookkeeping':>12} {'share':>7}")
+    for before, row in itertools.pairwise(rows):
+        wall = row["unix_time"] - before["unix_time"]
+        rest = wall - row["eval_seconds"]
+        print(
+            f"{row['generation']:10d} {wall:8.2f} {row['eval_seconds']:9.2f} {rest:12.3f} "
+            f"{rest / wall:7.1%}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "default.toml"))
@@ -173,7 +201,11 @@ def main() -> None:
     parser.add_argument("--full-steps", type=int, default=1000, help="length the shares scale to")
     parser.add_argument("--generations", type=int, default=2, help="timed generations")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--from-timing", type=Path, help="a run's timing.jsonl: measured shares")
     ns = parser.parse_args()
+    if ns.from_timing is not None:
+        measured_shares(ns.from_timing)
+        return
     if ns.population < 2 or ns.steps < 1 or ns.fit_steps <= ns.steps or ns.generations < 1:
         parser.error("need --population >= 2, --generations >= 1, 1 <= --steps < --fit-steps")
     checkpoint_every = load_config(ns.config, overrides(ns, ns.steps)).checkpoint_every

@@ -11,6 +11,7 @@ share cores, so they measure oversubscription, not scaling.
     python scripts/bench_eval.py                 # HalfCheetah and Ant, 1 and 2 workers
     python scripts/bench_eval.py --workers 1 2 4 8 16 --population 512   # a many-core machine
     python scripts/bench_eval.py --json out.json # also write the numbers
+    python scripts/bench_eval.py --policy-dtype float32   # the float32 forward pass
     python scripts/bench_eval.py --backends local ray --workers 2   # Ray's overhead
     python scripts/bench_eval.py --cost-model    # per-step cost vs simulations per worker
 
@@ -50,6 +51,7 @@ class Args:
     population: int = 64  # members evaluated per generation
     steps: int = 1000  # episode length
     hidden: tuple[int, ...] = (64, 64)
+    policy_dtype: str = "float64"  # the batched forward pass; "float32" halves its traffic
     repeats: int = 3  # generations timed per setting (the best is kept)
     limit_seconds: float = 3.0  # how long to step the raw simulator
     json: str = ""
@@ -101,6 +103,7 @@ def evaluator_throughput(
             max_episode_steps=args.steps,
             workers=workers,
             backend=backend,
+            policy_dtype=args.policy_dtype,
         )
     )
     try:
@@ -181,6 +184,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=Args.steps)
     parser.add_argument("--repeats", type=int, default=Args.repeats)
     parser.add_argument("--backends", nargs="+", default=list(Args.backends))
+    parser.add_argument("--hidden", nargs="*", type=int, default=list(Args.hidden))
+    parser.add_argument("--policy-dtype", choices=("float64", "float32"), default=Args.policy_dtype)
     parser.add_argument("--json", default="")
     parser.add_argument("--cost-model", action="store_true", help="per-step cost model only")
     ns = parser.parse_args()
@@ -193,6 +198,8 @@ def main() -> None:
         steps=ns.steps,
         repeats=ns.repeats,
         backends=tuple(ns.backends),
+        hidden=tuple(ns.hidden),
+        policy_dtype=ns.policy_dtype,
         json=ns.json,
         cost_model=ns.cost_model,
     )
@@ -201,7 +208,10 @@ def main() -> None:
         return
     cores = os.cpu_count() or 1
     rows = []
-    print(f"population {args.population}, hidden {args.hidden}, episodes of {args.steps} steps")
+    print(
+        f"population {args.population}, hidden {args.hidden}, {args.policy_dtype} policy, "
+        f"episodes of {args.steps} steps"
+    )
     print(
         f"{'task':16} {'limit/core':>11} {'workers':>7} {'backend':>7} {'policy-in-loop':>15} "
         f"{'ratio/core':>10} {'vs W loops':>10} {'ep.len':>6}"

@@ -23,3 +23,16 @@ def test_bench_bookkeeping_refuses_a_fit_length_not_above_the_profiled_one() -> 
     args = [sys.executable, SCRIPT, "--steps", "5", "--fit-steps", "5"]
     result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 2 and "--fit-steps" in result.stderr
+
+
+def test_from_timing_measures_the_share_between_generation_ends(tmp_path: Path) -> None:
+    """Generation 1 ends 10 s after generation 0 and evaluated for 9.5 s: 0.5 s, 5.0%."""
+    rows = [
+        '{"generation": 0, "eval_seconds": 20.0, "unix_time": 100.0}',
+        '{"generation": 1, "eval_seconds": 9.5, "unix_time": 110.0}',
+    ]
+    timing = tmp_path / "timing.jsonl"
+    timing.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = [sys.executable, SCRIPT, "--from-timing", str(timing)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120).stdout
+    assert out.splitlines()[-1].split() == ["1", "10.00", "9.50", "0.500", "5.0%"], out
