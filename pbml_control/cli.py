@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ __all__ = ["main"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 
 # One module per command, in the order `pbml --help` lists them.
 COMMANDS = ("train", "export", "evaluate", "transfer", "render", "plot", "zoo")
@@ -99,6 +101,28 @@ def _forget_unhandled_interrupt() -> None:
         ctypes.pythonapi.PyRun_SimpleString(b"")
 
 
+def _stdout_is_broken() -> bool:
+    """Whether stdout is a pipe whose reader has gone: poll reports an error on such a write
+    end (the BrokenPipeError itself does not say which file it came from)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll, or stdout is no real file
+        return False
+
+
+def _reader_went_away() -> int:
+    """Exit quietly when the program reading our output stopped early (``pbml ... | head``),
+    as Unix tools do; stdout is pointed at /dev/null so that Python's flush at exit cannot
+    fail a second time and print a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from pbml_control.errors import UserError
     from pbml_control.interrupts import interrupts_as_exceptions, raise_if_stopped
@@ -107,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = build_parser().parse_args(argv)
             code = int(args.func(args))
+            sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
             if code != EXIT_INTERRUPTED:  # a stop whose exception was swallowed is still a stop
                 raise_if_stopped()
             return code
@@ -118,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _error("out of memory (the request is too large for this machine)")
         except RecursionError:
             return _error("input is nested too deeply")
+        except BrokenPipeError as exc:
+            if _stdout_is_broken():
+                return _reader_went_away()
+            return _error(describe_os_error(exc))  # another pipe (a worker's) broke
         except OSError as exc:  # unreadable input, full disk, read-only folder, ...
             return _error(describe_os_error(exc))
         except (OverflowError, UnicodeDecodeError) as exc:

@@ -138,3 +138,19 @@ def test_help_shows_an_example(capsys):
     with pytest.raises(SystemExit):
         pbml("train", "--help")
     assert "pbml train configs/" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """`pbml zoo | head -0`: the reader closes the pipe before anything is written; the command
+    exits 141 (128 + SIGPIPE, as a shell reports for `yes | head`) with nothing on stderr, not
+    "pbml: error: Broken pipe" or Python's "Exception ignored" at exit."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pbml_control.cli", "zoo"],
+            cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")
