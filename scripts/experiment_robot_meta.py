@@ -105,23 +105,32 @@ def main_specs(args: Args, design: Design, seeds: tuple[int, ...]) -> list[RunSp
 
 
 def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, Any]:
-    """Every target x (sigma frozen, sigma evolving): one plan, its jobs cached per target."""
-    runs = {(s.arm, s.seed): s for s in main_specs(args, design, seeds)}
-    missing = [s.run_dir for s in runs.values() if not is_finished(s.run_dir, s.config)]
+    """Every target x (sigma frozen, sigma evolving): one plan, its jobs cached per target.
+
+    The stage runs the jobs of ``seeds``; each target's summary covers those seeds and every
+    other seed whose jobs the cache already holds, so running the stage seed group by seed
+    group adds up instead of each call replacing the summary with its own seeds.
+    """
+    runs = {(s.arm, s.seed): s for s in main_specs(args, design, design.seeds)}
+    missing = [
+        r.run_dir for (_, seed), r in runs.items()
+        if seed in seeds and not is_finished(r.run_dir, r.config)
+    ]  # fmt: skip
     if missing:
         raise StageError(
             f"{len(missing)} main runs unfinished, e.g. {missing[0]}; "
             "run --stage main for these seeds"
         )
+    others = [s for s in design.seeds if s not in seeds]
 
-    def sources(labels: tuple[str, ...], swaps: bool) -> list[str]:
-        out = [f"{a}={runs[(a, s)].run_dir}" for a in labels for s in seeds]
+    def sources(labels: tuple[str, ...], swaps: bool, over: tuple[int, ...]) -> list[str]:
+        out = [f"{a}={runs[(a, s)].run_dir}" for a in labels for s in over]
         if swaps:
-            out += [f"pbml_reset={runs[('pbml_low', s)].run_dir}::mutation=reset" for s in seeds]
+            out += [f"pbml_reset={runs[('pbml_low', s)].run_dir}::mutation=reset" for s in over]
             out += [
                 f"static_pbml_sigma={runs[('static_low', s)].run_dir}"
                 f"::mutation={runs[('pbml_low', s)].run_dir}"
-                for s in seeds
+                for s in over
             ]
         return out
 
@@ -129,26 +138,38 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
     # fixed_best; the sigma swaps only where sigma is frozen, the main readout
     low = tuple(dict.fromkeys(a for a, _ in runs if not a.endswith("_high")))
     modes = {"frozen": (low, True, "true"), "evolving": (EVOLVING_ARMS, False, "false")}
+
+    def plan(target: str, goals: Any, mode: str, over: tuple[int, ...]) -> Any:
+        labels, swaps, frozen = modes[mode]
+        return plan_transfer(
+            sources(labels, swaps, over),
+            target,
+            generations=design.transfer_generations,
+            seeds=over,
+            goals=goals,
+            fresh=True,
+            overrides=[f"mutation.frozen={frozen}"],
+        )
+
     results = {}
     for target, goals in design.transfer_targets:
-        for mode, (labels, swaps, frozen) in modes.items():
-            plan = plan_transfer(
-                sources(labels, swaps),
-                target,
-                generations=design.transfer_generations,
-                seeds=seeds,
-                goals=goals,
-                fresh=True,
-                overrides=[f"mutation.frozen={frozen}"],
-            )
+        for mode in modes:
             name = f"{target}_{mode}"
             cache = JobCache(Path(args.runs_dir) / "transfer" / name / "jobs")
-            results[name] = run_plan(plan, args.processes, cache)
+            ran = plan(target, goals, mode, seeds)
+            run_plan(ran, args.processes, cache)
+            held = [
+                s for s in others
+                if all(is_finished(r.run_dir, r.config) for (_, x), r in runs.items() if x == s)
+                and all(cache.load(job) is not None for job in plan(target, goals, mode, (s,)).jobs)
+            ]  # fmt: skip
+            summary = tuple(sorted((*seeds, *held)))
+            results[name] = run_plan(plan(target, goals, mode, summary), args.processes, cache)
             atomic_write_text(
                 Path(args.runs_dir) / "transfer" / f"{name}.json",
                 compact_json(results[name], allow_nan=True),
             )
-            print(f"transfer {name}: {len(plan.jobs)} jobs")
+            print(f"transfer {name}: {len(ran.jobs)} jobs; summary over seeds {list(summary)}")
     return results
 
 

@@ -53,6 +53,19 @@ def test_a_second_call_reuses_everything(quick: tuple[Path, Path]) -> None:
     assert (out / "robot_meta_quick.json").read_bytes() == before
 
 
+def test_a_transfer_stage_for_some_seeds_keeps_the_others_in_the_summary(
+    quick: tuple[Path, Path],
+) -> None:
+    """Seeds are run in groups across sessions: the transfer stage for seed 1 alone must not
+    drop seed 0's cached jobs from each target's summary (it once replaced them)."""
+    runs, out = quick
+    summaries = sorted((runs / "transfer").glob("*.json"))
+    before = [path.read_bytes() for path in summaries]
+    args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(out), "--processes", "1"]
+    assert load_script().main(["--stage", "transfer", "--seeds", "1", *args]) == 0
+    assert summaries and [path.read_bytes() for path in summaries] == before
+
+
 def test_a_stage_before_its_ground_is_a_one_line_error(tmp_path: Path, capsys) -> None:
     args = ["--quick", "--runs-dir", str(tmp_path / "r"), "--out-dir", str(tmp_path / "o")]
     assert load_script().main(["--stage", "main", *args]) == 2
