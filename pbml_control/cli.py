@@ -131,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = build_parser().parse_args(argv)
             code = int(args.func(args))
-            sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+            if sys.stdout is not None:  # None when started with stdout closed (`>&-`)
+                sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
             if code != EXIT_INTERRUPTED:  # a stop whose exception was swallowed is still a stop
                 raise_if_stopped()
             return code
