@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import tempfile
 import time
 from collections import defaultdict
@@ -49,7 +48,7 @@ from pbml_control import loop, strategy
 from pbml_control.checkpoint import Checkpoint, save_checkpoint
 from pbml_control.config import load_config
 from pbml_control.loop import initial_state, step
-from pbml_control.metrics_log import dumps_row
+from pbml_control.metrics_log import dumps_row, read_jsonl
 from pbml_control.registry import make_problem
 from pbml_control.schedules import GoalSchedule
 
@@ -178,7 +177,7 @@ def report(
 def measured_shares(timing: Path) -> None:
     """Print bookkeeping's wall-time share of each generation of a finished run (the first
     generation, which starts the workers, has no previous end to measure from)."""
-    rows = [json.loads(line) for line in timing.read_text(encoding="utf-8").splitlines() if line]
+    rows = [row for _, row in read_jsonl(timing) if row is not None]
     print(f"{timing}: wall seconds per generation, from consecutive generations' end times")
     print(f"{'generation':>10} {'wall':>8} {'evaluate':>9} {'bookkeeping':>12} {'share':>7}")
     for before, row in itertools.pairwise(rows):

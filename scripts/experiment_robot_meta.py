@@ -121,7 +121,11 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
             f"{len(missing)} main runs unfinished, e.g. {missing[0]}; "
             "run --stage main for these seeds"
         )
-    others = [s for s in design.seeds if s not in seeds]
+    others = [
+        s for s in design.seeds
+        if s not in seeds
+        and all(is_finished(r.run_dir, r.config) for (_, x), r in runs.items() if x == s)
+    ]  # fmt: skip
 
     def sources(labels: tuple[str, ...], swaps: bool, over: tuple[int, ...]) -> list[str]:
         out = [f"{a}={runs[(a, s)].run_dir}" for a in labels for s in over]
@@ -160,8 +164,7 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
             run_plan(ran, args.processes, cache)
             held = [
                 s for s in others
-                if all(is_finished(r.run_dir, r.config) for (_, x), r in runs.items() if x == s)
-                and all(cache.load(job) is not None for job in plan(target, goals, mode, (s,)).jobs)
+                if all(cache.load(job) is not None for job in plan(target, goals, mode, (s,)).jobs)
             ]  # fmt: skip
             summary = tuple(sorted((*seeds, *held)))
             results[name] = run_plan(plan(target, goals, mode, summary), args.processes, cache)
