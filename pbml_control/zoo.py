@@ -8,7 +8,9 @@ model card, written by ``scripts/make_zoo.py``), ``README.md`` (the card for peo
 
 The card's headline return is measured the way a user would: the exported torch module in a
 plain ``gymnasium.make(<task>)`` loop, ``env.reset(seed=s)`` for the listed seeds
-(:func:`plain_loop_returns`), next to the package's own fast-path evaluation.
+(:func:`plain_loop_returns`), next to the package's own fast-path evaluation. A goal-conditioned
+entry (its card lists ``goals``) has those numbers per goal, ``gymnasium.make(<id>, goal=[g])``,
+and each goal's tracking error from the goal-tracking report of its run.
 """
 
 from __future__ import annotations
@@ -97,14 +99,22 @@ def entry_card(name: str | os.PathLike[str]) -> dict[str, Any] | None:
     return next(e.card for e in entries() if e.task == task)
 
 
-def plain_loop_returns(genome: Any, env_id: str, seeds: list[int], steps: int) -> np.ndarray:
+def plain_loop_returns(
+    genome: Any, env_id: str, seeds: list[int], steps: int, goal: Any = None
+) -> np.ndarray:
     """Returns of the genome's exported torch module in a plain Gymnasium loop, per seed.
 
     This is the loop a user writes (:mod:`pbml_control.user_loop`, the one ``pbml evaluate``
-    runs): ``gymnasium.make(env_id, max_episode_steps=steps)``, ``env.reset(seed=s)``, the
-    module's action for the observation, until termination or ``steps`` steps.
+    runs): ``gymnasium.make(env_id, [goal=[...],] max_episode_steps=steps)``,
+    ``env.reset(seed=s)``, the module's action for the observation, until termination or
+    ``steps`` steps. ``goal`` (a goal-conditioned task's command, e.g. ``[2.0]``) is passed to
+    ``gymnasium.make`` as a list of floats, as a user would; None makes no goal argument.
     """
     from pbml_control.user_loop import run_episodes
 
-    result = run_episodes(genome, env_id, seeds, {"max_episode_steps": int(steps)})
+    kwargs: dict[str, Any] = {}
+    if goal is not None:
+        kwargs["goal"] = [float(g) for g in np.asarray(goal).reshape(-1)]
+    kwargs["max_episode_steps"] = int(steps)
+    result = run_episodes(genome, env_id, seeds, kwargs)
     return np.array(result.returns)

@@ -1,12 +1,14 @@
 """Regenerate the README media in docs/media/ from the zoo and a goal-conditioned run.
 
-    .venv/bin/python scripts/make_media.py --goal-run ../runs/final/HalfCheetahVel__pbml__0
+    .venv/bin/python scripts/make_media.py --goal-run ../runs/HalfCheetahVel__long__0 \
+        --tracking-report docs/results/goal_tracking_long_HalfCheetahVel.json
 
 Steps, top to bottom:
 1. ``zoo_halfcheetah.gif``: the zoo's HalfCheetah-v5 controller (`pbml render zoo:...`).
 2. ``halfcheetah_vel_switch.gif``: the goal-conditioned run's champion (the member
    ``scripts/goal_tracking.py`` evaluated, read from its report) while the commanded velocity
-   switches +2 -> -1 -> +0.5 m/s, one policy throughout.
+   switches +2 -> -1 -> +0.5 m/s, one policy throughout (the same clip as a goal-conditioned
+   zoo entry's GIF: `pbml_control.commands.render.switch_clip_args`).
 3. The fitness and mutation-radius figures of that run (`pbml_control.plotting`).
 Rendering is headless (MUJOCO_GL=egl, or osmesa). GIFs stay under ~1 MB.
 """
@@ -18,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbml_control.commands.render import switch_clip_args
 from pbml_control.script_args import parse_dataclass_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 class Args:
     goal_run: str = ""
     """run folder of the goal-conditioned HalfCheetahVel recipe"""
-    tracking_report: str = "docs/results/goal_tracking_HalfCheetahVel.json"
+    tracking_report: str = "docs/results/goal_tracking_long_HalfCheetahVel.json"
     """goal_tracking.py's report: which member to show"""
     out_dir: str = "docs/media"
     """where the media go"""
@@ -68,10 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     # 2. One goal-conditioned policy, the command switched mid-clip.
     member = json.loads((ROOT / args.tracking_report).read_text())["member_id"]
     switch_clip = out / "halfcheetah_vel_switch.mp4"
-    goal_flags = [flag for g in args.goals for flag in ("--goal", g)]
-    render([args.goal_run, "--member", str(member), *goal_flags, "--switch-goal-every",
-            str(args.steps // len(args.goals)), "--steps", str(args.steps), "--size", args.size,
-            "--gif", "--gif-fps", args.gif_fps, "--out", str(switch_clip)])  # fmt: skip
+    render(switch_clip_args(args.goal_run, member, args.goals, args.steps, args.size,
+                            args.gif_fps, switch_clip))  # fmt: skip
     clips.append(switch_clip)
     for clip in clips:  # the README shows the GIFs; their MP4 twins are by-products
         clip.unlink()

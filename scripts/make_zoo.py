@@ -1,16 +1,25 @@
 """Put a run's best controller in the zoo: genome, model card, GIF.
 
     python scripts/make_zoo.py --run ../runs/locomotion/HalfCheetah-v5__pbml__0
+    python scripts/make_zoo.py --run ../runs/HalfCheetahVel__long__0 \
+        --tracking-report docs/results/goal_tracking_long_HalfCheetahVel.json \
+        --recipe configs/recipes/HalfCheetahVel.toml
 
 Steps, top to bottom:
 1. The member: the run's champion (`experiments.final`: the best of its top-10 survivors on
-   validation episodes; never chosen on the test episodes).
+   validation episodes; never chosen on the test episodes). A goal-conditioned run's champion
+   is the one its goal-tracking report (``scripts/goal_tracking.py``) chose and measured, so
+   the card and the report describe the same policy.
 2. Its genome file, ``zoo/<task>/genome.safetensors`` (spec, weights, normaliser; no pickle).
-3. Two evaluations on the same 10 fresh episode seeds, none used in training:
-   - the package's fast path (`pbml_control.experiments.final.final_evaluation`);
-   - a user's plain loop: the exported torch module in ``gymnasium.make(<task>)`` with
-     ``env.reset(seed=s)`` (`pbml_control.zoo.plain_loop_returns`). This is the card's headline.
-4. ``card.json`` (the numbers), ``README.md`` (the card), ``rollout.gif`` (from `pbml render`).
+3. Two evaluations on the same 10 fresh episode seeds, none used in training or validation,
+   at each of the report's goals for a goal-conditioned run:
+   - the package's fast path (`pbml_control.experiments.final.final_evaluation`, or
+     `pbml_control.run_loader.evaluate_genome` per goal);
+   - a user's plain loop: the exported torch module in ``gymnasium.make(<id>[, goal=[g]])``
+     with ``env.reset(seed=s)`` (`pbml_control.zoo.plain_loop_returns`). This is the card's
+     headline. A goal-conditioned card adds each goal's tracking error, from the report.
+4. ``card.json`` (the numbers), ``README.md`` (the card), ``rollout.gif`` (from `pbml render`;
+   for a goal-conditioned run, the commanded goal switches mid-clip).
 """
 
 from __future__ import annotations
@@ -28,7 +37,15 @@ from typing import Any
 import numpy as np
 
 from pbml_control.atomic import atomic_write_text
-from pbml_control.experiments.final import cumulative_wall_seconds, final_evaluation
+from pbml_control.commands.render import switch_clip_args
+from pbml_control.experiments.final import (
+    EVAL_SEED_OFFSET,
+    cumulative_wall_seconds,
+    final_evaluation,
+    fresh_test_seeds,
+)
+from pbml_control.experiments.tracking import SKIP_STEPS
+from pbml_control.resume_record import read_resumes
 from pbml_control.runner import read_metrics
 from pbml_control.script_args import parse_dataclass_args
 from pbml_control.stats import mean_ci
@@ -48,6 +65,17 @@ class Args:
     """env steps in the GIF (kept short: the GIF stays under ~1 MB)"""
     scheme_note: str = ""
     """which scheme evolved it, if not evident from the config (shown on the card)"""
+    tracking_report: str = ""
+    """goal_tracking.py's report of the run (required for a goal-conditioned task): the
+    champion, the goals the card measures and their tracking errors"""
+    recipe: str = ""
+    """the committed config the run was started from (named on a goal-conditioned card)"""
+    switch_goals: tuple[str, ...] = ("2.0", "-1.0", "0.5")
+    """a goal-conditioned entry's GIF: commanded goals, switched evenly over the clip"""
+    switch_steps: int = 240
+    """a goal-conditioned entry's GIF: env steps (each goal needs time to show)"""
+    switch_gif_fps: str = "8"
+    """a goal-conditioned entry's GIF: frame rate (real time kept; lower is smaller)"""
 
 
 def user_loop(task: str, steps: int, seeds: list[int]) -> str:
@@ -111,6 +139,234 @@ the contact dynamics amplify that over an episode.
 """
 
 
+def goal_user_loop(card: dict) -> str:
+    seeds, goals = card["plain_loop"]["episode_seeds"], [g[0] for g in card["goals"]]
+    return f"""```python
+import gymnasium, torch
+import pbml_control.envs  # registers the PBML/ ids
+from pbml_control.policies import load_genome, to_torch_module
+
+genome = load_genome("zoo/{card["task"]}/genome.safetensors")
+policy = to_torch_module(genome.spec, genome.params, genome.normalizer_state)
+for goal in {goals}:
+    env = gymnasium.make("{card["env_id"]}", goal=[goal], max_episode_steps={card["episode_steps"]})
+    for seed in {seeds[:3]}:  # ... the card lists all {len(seeds)}
+        obs, _ = env.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            with torch.no_grad():
+                obs, r, terminated, truncated, _ = env.step(policy(torch.as_tensor(obs)).numpy())
+            total, done = total + r, terminated or truncated
+        print(goal, seed, total)
+```
+
+The command is part of the observation, so it can change mid-episode:
+`env.unwrapped.set_goal([-1.0])`, and the next observation carries the new target."""
+
+
+def _ci(stat: dict) -> str:
+    return f"{stat['mean']:.0f} ({stat['ci95'][0]:.0f} .. {stat['ci95'][1]:.0f})"
+
+
+def goal_card_markdown(card: dict) -> str:
+    """The model card of a goal-conditioned entry: the setting, then one row per goal."""
+    plain, fast, tracking = card["plain_loop"], card["fast_path"], card["tracking"]
+    t = card["training"]
+    seeds, steps = plain["episode_seeds"], card["episode_steps"]
+    met = sum(row["met"] for row in tracking["per_goal"])
+    rows = "\n".join(
+        f"| {p['goal'][0]:+g} | **{_ci(p)}** | {_ci(f)} | {r['mean_velocity']:+.3f} "
+        f"| {r['mean_abs_error']:.3f} | {'yes' if r['met'] else 'no'} |"
+        for p, f, r in zip(plain["per_goal"], fast["per_goal"], tracking["per_goal"], strict=True)
+    )
+    resumed = "".join(
+        f"; resumed at generation {r['from_generation']} with "
+        + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in r["changed"].items())
+        for r in t["resumes"]
+    )
+    recipe = f"`{t['recipe']}`" if t["recipe"] else "the config below"
+    shown = int(np.argmax([g[0] for g in card["goals"]]))  # the fastest forward command
+    goal, ret = card["goals"][shown][0], plain["per_goal"][shown]["returns"][0]
+    space = card["goal_space"]
+    shown_goals = " -> ".join(f"{float(g):+g}" for g in card["gif_goals"])
+    trained = " and ".join(f"{a:g} .. {b:g}" for a, b in card["goal_train_region"])
+    criterion = tracking["criterion"].replace("|", "\\|")  # inside a table row
+    return f"""# {card["task"]}: a goal-conditioned controller evolved by pbml-control
+
+![rollout: commanded {shown_goals} m/s](rollout.gif)
+
+One policy for every commanded forward velocity: the target is the last entry of its
+observation, so it runs, slows down and turns around when the command changes (the GIF:
+{shown_goals} m/s, one policy throughout).
+
+| | |
+|---|---|
+| task | `{card["task"]}`: `gymnasium.make("{card["env_id"]}", goal=[v])` after \
+`import pbml_control.envs`; trained on goals {trained} m/s, accepts {space[0]:g} .. \
+{space[1]:g} |
+| recipe | {recipe}, seed {t["seed"]}{resumed} |
+| scheme | {t["scheme"]} |
+| policy | {t["policy"]} |
+| env steps | {t["env_steps"] / 1e6:.1f} M in {t["generations"]} generations |
+| wall time | {t["wall_minutes"]:.1f} min on 2 CPU cores |
+| tracking | {met} of {len(card["goals"])} goals met {criterion} m/s (per goal below) |
+| package | pbml-control {card["package_version"]}, commit {card["git_commit"][:10]} |
+
+## Per goal
+
+| goal (m/s) | return, plain Gymnasium loop (95% CI) | return, package fast path | \
+mean velocity | tracking error (m/s) | met |
+|---|---|---|---|---|---|
+{rows}
+
+Returns: {len(seeds)} episodes of {steps} steps per goal, on episode seeds that neither
+training nor validation used, the same at every goal: `{seeds}`. A return is minus the summed
+|velocity - target| and control cost, so 0 is perfect and standing still earns about
+-|target| x {steps}. The two returns differ because the torch module and the numpy fast path
+round differently (actions differ by up to {card["action_difference_max"]:.1e} on 1000 random
+observations), and the contact dynamics amplify that over an episode.
+
+Tracking error: mean |x velocity - target| over steps {tracking["skip_steps"]}..{steps} of the
+fast path's episodes above, from
+`{tracking["report"]}` (`scripts/goal_tracking.py`).
+
+Chosen without the test episodes, by `scripts/goal_tracking.py`: of the run's 10 best
+survivors by training fitness, the one with the best mean return over 3 validation episodes at
+each of these goals (member {card["member_id"]}).
+
+## Run it
+
+```bash
+pbml evaluate zoo:{card["task"]} --goal {goal:g} --seed {seeds[0]} --episodes 1   # {ret:.1f}
+pbml render zoo:{card["task"]} --goal 2 --goal -1 --switch-goal-every 100 --steps 300 \\
+    --gif --out cheetah.mp4
+pbml export zoo:{card["task"]} --out cheetah.safetensors --torch cheetah.pt
+```
+
+`pbml evaluate --goal G --seed S --episodes 1` runs the loop below for one goal and seed: on
+the machine that made the card it prints the card's plain-loop return to the last digit. A goal
+outside {space[0]:g} .. {space[1]:g} is refused.
+
+{goal_user_loop(card)}
+
+## Recipe
+
+```json
+{json.dumps(card["config"], indent=1, sort_keys=True)}
+```
+"""
+
+
+def returns_summary(returns: np.ndarray, goal: np.ndarray) -> dict[str, Any]:
+    mean, lo, hi = mean_ci(returns)
+    return {
+        "goal": [float(g) for g in goal],
+        "returns": [float(r) for r in returns],
+        "mean": float(mean),
+        "ci95": [float(lo), float(hi)],
+    }
+
+
+def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
+    """(card, member id, entry folder) of a goal-conditioned run's champion: the member its
+    goal-tracking report chose, measured at each of the report's goals on fresh episodes."""
+    from pbml_control.export import save_member
+    from pbml_control.members import Member, load_source
+    from pbml_control.policies import load_genome
+    from pbml_control.run_loader import evaluate_genome
+    from pbml_control.user_loop import gym_id
+    from pbml_control.zoo import plain_loop_returns
+
+    report_file = (ROOT / args.tracking_report).resolve()
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    if args.recipe and not (ROOT / args.recipe).is_file():
+        raise SystemExit(f"make_zoo: no recipe {args.recipe}")
+    source = load_source(run)
+    try:
+        task, config = source.task_name, source.checkpoint.config
+        env_steps, pop = source.state.env_steps_total, source.checkpoint.population
+        if (report["run"], report["env_steps"]) != (run.name, env_steps):
+            raise SystemExit(
+                f"make_zoo: {args.tracking_report} reports {report['run']} at "
+                f"{report['env_steps']} env steps, not {run.name} at {env_steps}"
+            )
+        hits = np.flatnonzero(pop.ids == report["member_id"])
+        if not hits.size:
+            raise SystemExit(f"make_zoo: member {report['member_id']} is not in {run}")
+        index = int(hits[0])
+        goals = [np.asarray(g["goal"], dtype=np.float64) for g in report["goals"]]
+        if not all(np.isfinite(g["mean_abs_error"]) for g in report["goals"]):
+            raise SystemExit(f"make_zoo: the card describes velocity targets; {task}'s has none")
+        label = f"champion (validation on {len(goals)} goals)"
+        member = Member(index, int(report["member_id"]), label, float(pop.fitness[index]))
+        folder = ROOT / args.zoo / task
+        folder.mkdir(parents=True, exist_ok=True)
+        genome_file = save_member(source, member, goals, folder / "genome.safetensors")
+        seeds = fresh_test_seeds(source, args.episodes, name=run.name)
+        space = source.evaluator.goal_space
+        commit = source.checkpoint.meta.get("git_commit", "unknown")
+    finally:
+        source.close()
+    steps = int(config["problem"]["params"]["max_episode_steps"])
+    genome, env_id = load_genome(genome_file), gym_id(task)
+    plain, fast = [], []
+    for goal in goals:
+        plain.append(returns_summary(plain_loop_returns(genome, env_id, seeds, steps, goal), goal))
+        fast_returns = evaluate_genome(
+            genome, task, goal, len(seeds), steps, int(config["seed"]) + EVAL_SEED_OFFSET
+        )
+        fast.append(returns_summary(fast_returns, goal))
+    # the report measured the same member on the same episodes: its returns must be these
+    same = all(f["returns"] == r["returns"] for f, r in zip(fast, report["goals"], strict=True))
+    if not same:
+        print(f"make_zoo: warning: the fast path's returns differ from {args.tracking_report}'s")
+    rows = read_metrics(run)
+    hidden = config["problem"]["params"].get("hidden", [])
+    card = {
+        "task": task,
+        "env_id": env_id,
+        "member_id": member.id,
+        "chosen_as": label,
+        "episode_steps": steps,
+        "goals": [[float(x) for x in g] for g in goals],
+        "goal_space": [float(space.low[0]), float(space.high[0])],
+        "goal_train_region": [[float(a), float(b)] for a, b in space.train],
+        "gif_goals": list(args.switch_goals),
+        "plain_loop": {"episode_seeds": seeds, "per_goal": plain},
+        "fast_path": {"episode_seeds": seeds, "per_goal": fast},
+        "tracking": {
+            "report": str(
+                report_file.relative_to(ROOT) if report_file.is_relative_to(ROOT) else report_file
+            ),
+            "criterion": report["criterion"],
+            "skip_steps": SKIP_STEPS,
+            "episodes_same_as_fast_path": same,
+            "per_goal": [
+                {k: g[k] for k in ("goal", "mean_velocity", "mean_abs_error", "met")}
+                for g in report["goals"]
+            ],
+        },
+        "training": {
+            "scheme": args.scheme_note or config["selection"]["scheme"],
+            "policy": f"MLP {hidden}" if hidden else "linear (tanh-squashed)",
+            "recipe": args.recipe,
+            "resumes": [
+                {k: r[k] for k in ("from_generation", "env_steps", "changed")}
+                for r in read_resumes(run)
+            ],
+            "env_steps": int(rows[-1]["env_steps_total"]),
+            "generations": len(rows),
+            "wall_minutes": float(cumulative_wall_seconds(run)[-1] / 60),
+            "seed": int(config["seed"]),
+        },
+        "action_difference_max": action_difference(genome),
+        "package_version": version("pbml-control"),
+        "git_commit": commit,
+        "config": config,
+    }
+    return card, member.id, folder
+
+
 def action_difference(genome: Any) -> float:
     """Largest |torch action - numpy action| of the genome on 1000 random observations."""
     import torch
@@ -128,12 +384,49 @@ def action_difference(genome: Any) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args, _ = parse_dataclass_args(Args, argv, __doc__.splitlines()[0])
+    from pbml_control.members import load_source
+
+    run = Path(args.run)
+    source = load_source(run)
+    try:
+        task, goal_task = source.task_name, source.task.goal_dim > 0
+    finally:
+        source.close()
+    if goal_task and not args.tracking_report:
+        raise SystemExit(
+            f"make_zoo: {task} is goal-conditioned: pass --tracking-report, "
+            "scripts/goal_tracking.py's report of this run"
+        )
+    if goal_task:
+        card, member_id, folder = goal_card(args, run)
+        markdown = goal_card_markdown(card)
+    else:
+        card, member_id, folder = goal_free_card(args, run)
+        markdown = card_markdown(card)
+    atomic_write_text(folder / "card.json", json.dumps(card, indent=1, sort_keys=True))
+    atomic_write_text(folder / "README.md", markdown)
+    with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "rollout.mp4"
+        if goal_task:  # one policy while the command switches: the clip the README shows too
+            clip = switch_clip_args(run, member_id, args.switch_goals, args.switch_steps,
+                                    "256x192", args.switch_gif_fps, video)  # fmt: skip
+        else:
+            clip = [str(run), "--member", str(member_id), "--steps", str(args.gif_steps), "--gif",
+                    "--gif-fps", "10", "--size", "256x192", "--out", str(video)]  # fmt: skip
+        pbml = [sys.executable, "-m", "pbml_control.cli", "render", *clip]
+        subprocess.run(pbml, check=True, capture_output=True)
+        shutil.move(str(video.with_suffix(".gif")), folder / "rollout.gif")
+    print(markdown.split("## Run it")[0])
+    return 0
+
+
+def goal_free_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
+    """(card, member id, entry folder) of a goal-free run's champion (``final_evaluation``)."""
     from pbml_control.export import save_member
     from pbml_control.members import Member, load_source
     from pbml_control.policies import load_genome
     from pbml_control.zoo import plain_loop_returns
 
-    run = Path(args.run)
     final = final_evaluation(run, args.episodes)
     source = load_source(run)
     try:
@@ -176,17 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": commit,
         "config": config,
     }
-    atomic_write_text(folder / "card.json", json.dumps(card, indent=1, sort_keys=True))
-    atomic_write_text(folder / "README.md", card_markdown(card))
-    with tempfile.TemporaryDirectory() as tmp:
-        video = Path(tmp) / "rollout.mp4"
-        pbml = [sys.executable, "-m", "pbml_control.cli", "render", str(run)]
-        pbml += ["--member", str(final.member_id), "--steps", str(args.gif_steps)]
-        pbml += ["--gif", "--gif-fps", "10", "--size", "256x192", "--out", str(video)]
-        subprocess.run(pbml, check=True, capture_output=True)
-        shutil.move(str(video.with_suffix(".gif")), folder / "rollout.gif")
-    print(card_markdown(card).split("## Run it")[0])
-    return 0
+    return card, final.member_id, folder
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ EXAMPLE = """examples:
   pbml evaluate best.safetensors --goal 1.5 --episodes 5
   pbml evaluate best.safetensors --task HalfCheetahVel-Heavy --goal -1.0
   pbml evaluate zoo:HalfCheetah-v5 --episodes 10       (a zoo entry; pbml zoo lists them)
+  pbml evaluate zoo:HalfCheetahVel --goal 2             (a goal-conditioned one, at +2 m/s)
 
 The task defaults to the one stored in the genome file; the goal to the task's default; the
 episode length to the horizon the genome was trained on (a run's max_episode_steps, a zoo card's

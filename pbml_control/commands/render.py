@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from pbml_control.config import ConfigError
@@ -24,6 +25,7 @@ examples:
   pbml render runs/hc --member best --member rank:2 --goal 1.0 --goal 2.0 --grid --out grid.mp4
   pbml render runs/hc/checkpoints/gen_000060.json --member 17 --gif --size 320x240 --out m17.mp4
   pbml render zoo:HalfCheetah-v5 --steps 300 --gif --out cheetah.mp4     (pbml zoo lists them)
+  pbml render zoo:HalfCheetahVel --goal 2 --goal -1 --steps 300 --out commanded.mp4
 
 Headless OpenGL: MUJOCO_GL=egl (Debian: apt-get install libegl1) or MUJOCO_GL=osmesa
 (apt-get install libosmesa6); when MUJOCO_GL is unset, egl is tried first, then osmesa.
@@ -119,6 +121,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     render.add_argument("--out", type=Path, required=True, metavar="FILE.mp4", help="video file")
     render.set_defaults(func=run)
+
+
+def switch_clip_args(
+    source: str | Path,
+    member: int | str,
+    goals: Sequence[str],
+    steps: int,
+    size: str,
+    gif_fps: str,
+    out: Path,
+) -> list[str]:
+    """``pbml render`` arguments for one member while the commanded goal switches through
+    ``goals``, evenly over ``steps``, as an MP4 and GIF at ``out``: the clip that shows one
+    goal-conditioned policy obeying new commands (the README's and a goal zoo entry's)."""
+    goal_flags = [flag for g in goals for flag in ("--goal", str(g))]
+    return [str(source), "--member", str(member), *goal_flags, "--switch-goal-every",
+            str(steps // len(goals)), "--steps", str(steps), "--size", size,
+            "--gif", "--gif-fps", str(gif_fps), "--out", str(out)]  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,7 +20,9 @@ EXAMPLE = """examples:
   pbml export zoo:HalfCheetah-v5 --out cheetah.safetensors --torch cheetah.pt
 
 The return is the card's headline: the exported torch module in a plain gymnasium.make(<task>)
-loop, mean over the card's evaluation episodes (seeds never used in training), 95% CI.
+loop, mean over the card's evaluation episodes (seeds never used in training), 95% CI; for a
+goal-conditioned entry, the lowest and highest of its per-goal means (pbml evaluate
+zoo:HalfCheetahVel --goal 2 runs one goal).
 PBML_ZOO=<folder> points at another zoo.
 """
 
@@ -54,6 +56,25 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _returns(e: Any) -> str:
+    """A goal-free card's headline: mean return (95% CI) over its episodes."""
+    mean = float(_field(e.card, "plain_loop.mean", e.folder))
+    lo, hi = (float(x) for x in _field(e.card, "plain_loop.ci95", e.folder))
+    n = len(_field(e.card, "plain_loop.returns", e.folder))
+    return f"{mean:.0f} ({lo:.0f} .. {hi:.0f}), {n} ep"
+
+
+def _goal_returns(e: Any) -> str:
+    """A goal-conditioned card's: the range of its per-goal mean returns (the return scales
+    with the goal, so one pooled mean would say little), goals and episodes per goal."""
+    per_goal = _field(e.card, "plain_loop.per_goal", e.folder)
+    if not isinstance(per_goal, list) or not per_goal:
+        raise ConfigError(f"zoo card {e.folder / 'card.json'} has no per-goal returns")
+    means = [float(_field(g, "mean", e.folder)) for g in per_goal]
+    n = len(_field(per_goal[0], "returns", e.folder))
+    return f"{len(means)} goals: means {min(means):.0f} .. {max(means):.0f}, {n} ep each"
+
+
 def rows() -> list[list[str]]:
     """One row of text per entry, in the order of :func:`pbml_control.zoo.entries`."""
     from pbml_control.zoo import entries
@@ -62,9 +83,7 @@ def rows() -> list[list[str]]:
     table = []
     for e in found:
         try:
-            mean = float(_field(e.card, "plain_loop.mean", e.folder))
-            lo, hi = (float(x) for x in _field(e.card, "plain_loop.ci95", e.folder))
-            n = len(_field(e.card, "plain_loop.returns", e.folder))
+            shown = _goal_returns(e) if "goals" in e.card else _returns(e)
             steps = float(_field(e.card, "training.env_steps", e.folder))
             minutes = float(_field(e.card, "training.wall_minutes", e.folder))
         except (TypeError, ValueError):
@@ -73,7 +92,7 @@ def rows() -> list[list[str]]:
         table.append(
             [
                 e.task,
-                f"{mean:.0f} ({lo:.0f} .. {hi:.0f}), {n} ep",
+                shown,
                 f"{steps / 1e6:.1f} M",
                 f"{minutes:.0f} min",
                 scheme,
@@ -84,7 +103,7 @@ def rows() -> list[list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pbml_control.zoo import zoo_root
+    from pbml_control.zoo import entries, zoo_root
 
     table = rows()
     if not table:
@@ -95,4 +114,6 @@ def run(args: argparse.Namespace) -> int:
     for row in [header, *table]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print("use as zoo:<task> in pbml evaluate, pbml render and pbml export")
+    if any("goals" in e.card for e in entries()):
+        print("a goal-conditioned entry (return per goal) takes --goal G in evaluate and render")
     return 0

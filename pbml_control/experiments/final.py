@@ -27,6 +27,7 @@ __all__ = [
     "choose_champion",
     "cumulative_wall_seconds",
     "final_evaluation",
+    "fresh_test_seeds",
     "member_genome",
     "top_survivors",
 ]
@@ -104,6 +105,21 @@ def validation_seeds(run_seed: int, count: int) -> list[int]:
     return episode_seeds(run_seed + VALIDATION_SEED_OFFSET, 0, count)
 
 
+def fresh_test_seeds(source: Any, count: int, validation: int = 10, name: str = "") -> list[int]:
+    """The first ``count`` test episode seeds of a loaded run (from run seed +
+    ``EVAL_SEED_OFFSET``), checked to share none with its training episodes up to its
+    checkpoint or its first ``validation`` validation episodes: a champion is then measured on
+    episodes it was neither selected nor validated on. ``name`` names the run in the error."""
+    ckpt, trained = source.checkpoint, source.evaluator.config.episodes
+    seed = int(ckpt.config["seed"])
+    test = episode_seeds(seed + EVAL_SEED_OFFSET, 0, count)
+    val = validation_seeds(seed, validation)
+    used = {s for g in range(ckpt.generation + 1) for s in episode_seeds(seed, g, trained)}
+    if (used | set(val)) & set(test) or used & set(val):
+        raise ValueError(f"{name or 'run'}: test, validation and training episode seeds overlap")
+    return test
+
+
 def choose_champion(
     source: Any, goals: list[Any], candidates: int, validation: int
 ) -> tuple[int, float, int]:
@@ -143,12 +159,9 @@ def final_evaluation(
     try:
         ckpt, problem = source.checkpoint, source.evaluator.config
         seed, steps = int(ckpt.config["seed"]), problem.max_episode_steps
-        test_seeds = episode_seeds(seed + EVAL_SEED_OFFSET, 0, max(episodes, check_episodes))
-        val_seeds = validation_seeds(seed, validation)
-        trained = problem.episodes
-        used = {s for g in range(ckpt.generation + 1) for s in episode_seeds(seed, g, trained)}
-        if (used | set(val_seeds)) & set(test_seeds) or used & set(val_seeds):
-            raise ValueError(f"{run_dir}: test, validation and training episode seeds overlap")
+        test_seeds = fresh_test_seeds(
+            source, max(episodes, check_episodes), validation, str(run_dir)
+        )
         champion, score, count = choose_champion(source, [None], candidates, validation)
         check = evaluate_genome(
             member_genome(source, champion), source.task_name, None, len(test_seeds), steps,

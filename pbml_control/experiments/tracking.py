@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GoalTracking", "goal_tracking"]
+__all__ = ["SKIP_STEPS", "GoalTracking", "goal_tracking"]
+
+SKIP_STEPS = 100  # the start from rest, left out of the tracking error by default
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def _velocity(terms: dict[str, np.ndarray], goal: np.ndarray) -> np.ndarray:
 
 def goal_tracking(
     genome: Any, task: str, goals: list[np.ndarray], episodes: int, steps: int, seed: int,
-    skip: int = 100,
+    skip: int = SKIP_STEPS,
 ) -> list[GoalTracking]:  # fmt: skip
     """Roll ``genome`` (``policies.load_genome``) out on each goal, ``episodes`` times each."""
     from pbml_control.rng import episode_seeds
