@@ -2,11 +2,14 @@
 
 One generation: every member runs ``episodes`` episodes on the same goal and the same episode
 seeds (keyed by run seed and generation); its fitness is the mean return. Simulations are laid
-out member-major (sim = member * episodes + episode) and cut into contiguous chunks, one per
-worker process; each chunk runs on a ``mujoco.batch.Batch`` with the policy's forward pass
-batched across its simulations (``envs/batch_rollout.py``). Per-simulation results do not
-depend on the chunking, and observation statistics are summed per simulation and merged in
-simulation order, so results are the same for any number of workers. A Gymnasium id without a
+out member-major (sim = member * episodes + episode) and cut into ``workers *
+chunks_per_worker`` contiguous chunks, which free workers take in turn; each chunk runs on a
+``mujoco.batch.Batch`` with the policy's forward pass batched across its simulations
+(``envs/batch_rollout.py``). Per-simulation results do not depend on the chunking, and
+observation statistics are summed per simulation and merged in simulation order, so results are
+the same for any number of workers and chunks. One chunk per worker batches the most
+simulations together; more chunks let a worker whose chunk ended early (fallen robots, a slow
+core next to it) take another instead of waiting. A Gymnasium id without a
 task spec runs on the generic path instead (``envs/generic.py``: one ``gymnasium.make`` env per
 simulation), with the same policy, normalisation and seeds.
 
@@ -27,7 +30,7 @@ import numpy as np
 from pbml_control.envs import goal_space
 from pbml_control.envs.goals import Stratum
 from pbml_control.envs.paths import make_task, rollout
-from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend, RayBackend
+from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend, RayBackend, RunTiming
 from pbml_control.genome import ModuleLayout
 from pbml_control.mujoco_config import MujocoProblemConfig, ignored_dims
 from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
@@ -163,6 +166,9 @@ class Evaluator:
     of them. Worker processes or Ray actors start on the first population and stop on
     :meth:`close`; single genomes always run in this process. A ``backend`` given here is used
     instead of the one the config names (tests inject failing workers this way).
+    ``last_timing`` is the backend's :class:`~pbml_control.evaluators.RunTiming` of the last
+    population (per-chunk seconds, per-worker busy seconds, balance, CPU share), or None
+    before the first one.
     """
 
     def __init__(self, config: MujocoProblemConfig, backend: Backend | None = None) -> None:
@@ -170,6 +176,7 @@ class Evaluator:
         self._local = Rollouts(config)
         self.goal_space = goal_space(config.task)
         self._backend = backend
+        self.last_timing: RunTiming | None = None
 
     @property
     def task(self) -> Any:
@@ -229,7 +236,8 @@ class Evaluator:
         seeds = np.tile(np.asarray(episode_seeds(seed, generation, episodes)), n * k)
         sim_goals = np.tile(np.repeat(goals, episodes, axis=0), (n, 1)) if k > 1 else None
         norm = self.normalizer(state)
-        chunks = np.array_split(np.arange(n * e), min(self.config.workers, n * e))
+        cuts = self.config.workers * self.config.chunks_per_worker
+        chunks = np.array_split(np.arange(n * e), min(cuts, n * e))
         jobs = []
         for c in chunks:
             if len(c):  # a chunk's simulations belong to a contiguous range of members
@@ -237,7 +245,9 @@ class Evaluator:
                 members = params[first : last + 1]
                 chunk_goal = goal if sim_goals is None else sim_goals[c]
                 jobs.append((members, member_index[c] - first, seeds[c], chunk_goal, norm))
-        results = self._ensure_backend().run(jobs)
+        backend = self._ensure_backend()
+        results = backend.run(jobs)
+        self.last_timing = getattr(backend, "last_timing", None)  # injected ones may keep none
         merged = {
             name: np.concatenate([getattr(r, name) for r in results])
             for name in ChunkResult.__dataclass_fields__

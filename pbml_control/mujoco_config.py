@@ -49,6 +49,10 @@ class MujocoProblemConfig:
     episodes: int = 1  # episodes per member per generation
     max_episode_steps: int = 200
     workers: int = 1  # local worker processes or Ray actors; results do not depend on it
+    # Simulations are cut into workers x chunks_per_worker chunks that free workers take in
+    # turn: more than 1 lets workers whose chunks end early take over from the slow ones, at
+    # the cost of smaller batches. Results do not depend on it.
+    chunks_per_worker: int = 1
     backend: str = "local"  # "local" (this process or worker processes) or "ray"
     ray_address: str = ""  # "" starts a local Ray with `workers` CPUs; else a cluster address
     obs_normalization: bool = True
@@ -73,6 +77,10 @@ class MujocoProblemConfig:
             )
         if self.workers < 1:
             raise ValueError(f"problem.workers must be >= 1, got {self.workers}")
+        if self.chunks_per_worker < 1:
+            raise ValueError(
+                f"problem.chunks_per_worker must be >= 1, got {self.chunks_per_worker}"
+            )
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"problem.hidden sizes must be >= 1, got {self.hidden}")
         if self.backend not in ("local", "ray"):

@@ -16,7 +16,7 @@ import numpy as np
 from pbml_control.config import build_section
 from pbml_control.envs.goals import Stratum
 from pbml_control.evaluator import Evaluator, ProblemState, Rollouts
-from pbml_control.evaluators import Backend
+from pbml_control.evaluators import Backend, RunTiming
 from pbml_control.genome import ModuleLayout
 from pbml_control.mujoco_config import MujocoProblemConfig
 from pbml_control.problem import Evaluation
@@ -61,6 +61,11 @@ class MujocoProblem:
             params, goal, seed, generation, self.problem_state
         )
         return evaluation
+
+    @property
+    def last_timing(self) -> RunTiming | None:
+        """How the last population's chunks spread over the workers (never part of results)."""
+        return self.evaluator.last_timing
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return self.problem_state.to_arrays()

@@ -66,6 +66,7 @@ RESUMABLE_KEYS = frozenset(
         "generations",
         "max_env_steps",
         "problem.params.workers",
+        "problem.params.chunks_per_worker",
         "problem.params.backend",
         "problem.params.ray_address",
     }
@@ -240,8 +241,18 @@ def _resume_state(
     return EvolutionState(ckpt.generation, ckpt.next_id, ckpt.population)
 
 
-def _append_rows(metrics_file: TextIO, timing_file: TextIO, row: Metrics, seconds: float) -> None:
-    """One generation's metrics row and its wall-clock numbers, flushed at once."""
+def _append_rows(
+    metrics_file: TextIO,
+    timing_file: TextIO,
+    row: Metrics,
+    seconds: float,
+    balance: float | None = None,
+) -> None:
+    """One generation's metrics row and its wall-clock numbers, flushed at once.
+
+    ``balance`` (MuJoCo problems: the mean worker's busy time over the evaluation's wall
+    time, ``evaluators.RunTiming``) goes to timing.jsonl only, since it never repeats.
+    """
     metrics_file.write(dumps_row(row) + "\n")
     metrics_file.flush()
     steps = float(row.get("env_steps", 0) or 0)
@@ -251,6 +262,8 @@ def _append_rows(metrics_file: TextIO, timing_file: TextIO, row: Metrics, second
         "steps_per_second": steps / seconds if seconds > 0 and steps else None,
         "unix_time": time.time(),
     }
+    if balance is not None:
+        timing["balance"] = balance
     timing_file.write(json.dumps(timing) + "\n")
     timing_file.flush()
 
@@ -342,11 +355,17 @@ def _train(
         timing_file = (run_dir / "timing.jsonl").open("a", encoding="utf-8")
         board = TensorBoardLog(run_dir, state.generation) if tensorboard else None
         normaliser = Normaliser.of_problem(problem)
+        seen_timing = None  # a generation that evaluated nothing leaves the last one in place
         try:
             for new_state, metrics, seconds in generations(state, config, problem):
                 if normaliser is not None:  # goal tasks: 0 = standing still, 1 = perfect
                     metrics = normaliser.add(metrics)
-                _append_rows(metrics_file, timing_file, metrics, seconds)
+                timing = getattr(problem, "last_timing", None)
+                balance = (
+                    timing.balance if timing is not None and timing is not seen_timing else None
+                )
+                seen_timing = timing
+                _append_rows(metrics_file, timing_file, metrics, seconds, balance)
                 if board is not None:
                     pop = new_state.population
                     board.write(metrics, seconds, pop.log_sigma, pop.layout.names)

@@ -2,7 +2,8 @@
 
 A worker that runs :class:`KillOnceRollouts` SIGKILLs itself on its first job whose chunk starts
 at simulation 0, once per marker file: the retry finds the marker and runs normally, so the
-generation can be compared bit for bit with one that had no failure.
+generation can be compared bit for bit with one that had no failure. :class:`SleepRunner`
+makes stragglers on demand, for the tests of how jobs are handed to workers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,14 @@ class KillOnceRollouts:
             self.marker.write_text(str(os.getpid()))
             os.kill(os.getpid(), signal.SIGKILL)
         return self.inner.run(params, member_index, *rest)
+
+
+class SleepRunner:
+    """A worker whose job is to sleep the seconds it is given: one long job is a straggler."""
+
+    def run(self, seconds: float) -> float:
+        time.sleep(seconds)
+        return seconds
 
 
 def tree_hash(folder: Path) -> dict[str, str]:

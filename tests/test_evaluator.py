@@ -1,9 +1,16 @@
-"""The evaluator takes the problem state and returns the next one; it keeps none of its own."""
+"""The evaluator takes the problem state and returns the next one; it keeps none of its own.
+
+Its results do not depend on how the simulations are cut into chunks or handed to workers.
+"""
+
+import dataclasses
 
 import numpy as np
 import pytest
+from fault_injection import SleepRunner
 
 from pbml_control.evaluator import Evaluator, ProblemState
+from pbml_control.evaluators import ProcessBackend, RunTiming
 from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
 
 CONFIG = MujocoProblemConfig(task="HalfCheetahVel", hidden=(4,), episodes=2, max_episode_steps=20)
@@ -89,3 +96,84 @@ def test_evaluate_genome_does_not_depend_on_batch_company(population):
         alone = evaluator.evaluate_genome(population[2], None, 3, 9, norm)
     assert together.shape == (4, 3)
     assert np.array_equal(together[2], alone[0])
+
+
+def _generations(config: MujocoProblemConfig, goal: np.ndarray) -> tuple[list[bytes], Evaluator]:
+    """Bytes of two generations' fitness and of the normaliser after each, and the evaluator."""
+    with Evaluator(config) as evaluator:
+        rng = np.random.default_rng(1)
+        params = np.stack([evaluator.policy_spec.init_params(rng) for _ in range(7)]) * 8.0
+        state, out = evaluator.initial_state(), []
+        for generation in range(2):
+            evaluation, state = evaluator.evaluate_population(params, goal, 4, generation, state)
+            out.append(evaluation.fitness.tobytes())
+            out += [state.to_arrays()[k].tobytes() for k in sorted(state.to_arrays())]
+            out.append(repr(sorted(evaluation.info.items())).encode())
+    return out, evaluator
+
+
+@pytest.mark.parametrize(
+    ("task", "goal"),
+    [
+        ("Hopper-v5", None),  # most episodes end early (steps 48-67 of 100)
+        ("HalfCheetahVel", np.array([[0.5], [2.0], [-1.0]])),  # a goal set: 3 goals per member
+    ],
+)
+def test_results_do_not_depend_on_chunks_per_worker(task, goal):
+    """Fitness and normaliser are byte-equal for any workers x chunks_per_worker cut."""
+    base = MujocoProblemConfig(task=task, hidden=(4,), episodes=2, max_episode_steps=100)
+    if goal is None:
+        with Evaluator(base) as evaluator:
+            goal = np.asarray(evaluator.task.default_goal, dtype=np.float64)
+    expected, _ = _generations(base, goal)
+    for workers, chunks in ((1, 3), (1, 1000), (2, 1), (2, 4)):
+        config = dataclasses.replace(base, workers=workers, chunks_per_worker=chunks)
+        got, evaluator = _generations(config, goal)
+        assert got == expected, (workers, chunks)
+        timing = evaluator.last_timing
+        sims = 7 * 2 * (len(goal) if goal.ndim == 2 else 1)
+        assert timing is not None and len(timing.job_seconds) == min(workers * chunks, sims)
+        assert timing.workers == workers and len(timing.busy_seconds()) <= workers
+        assert 0 < timing.balance <= 1.0
+        assert timing.cpu_share is not None and 0 < timing.cpu_share <= 1.05
+
+
+def test_chunks_per_worker_is_checked():
+    with pytest.raises(ValueError, match=r"problem.chunks_per_worker must be >= 1, got 0"):
+        MujocoProblemConfig(chunks_per_worker=0)
+
+
+def test_balance_is_mean_worker_busy_time_over_wall_time():
+    """Two workers, 3 s of wall: one busy 3 s (two jobs), the other 1.5 s, so 0.75."""
+    timing = RunTiming(
+        job_seconds=(2.0, 1.5, 1.0),
+        job_workers=(11, 12, 11),
+        wall_seconds=3.0,
+        workers=2,
+        job_cpu_seconds=(1.0, 1.5, 0.75),
+    )
+    assert timing.busy_seconds() == {11: 3.0, 12: 1.5}
+    assert timing.balance == pytest.approx(0.75)
+    assert timing.cpu_share == pytest.approx(3.25 / 4.5)  # a worker waited for a core
+    idle = RunTiming(job_seconds=(3.0,), job_workers=(11,), wall_seconds=3.0, workers=4)
+    assert idle.balance == pytest.approx(0.25)  # workers that got no job count as idle
+
+
+def test_a_free_worker_takes_the_next_job():
+    """Worker processes are not dealt jobs in advance: while one sleeps through a long job,
+    the other runs all the short ones (dealt round-robin, it would run only half of them)."""
+    backend = ProcessBackend(SleepRunner, (), workers=2)
+    try:
+        for _ in range(20):  # until both workers have started
+            backend.run([(0.2,), (0.2,)])
+            assert backend.last_timing is not None
+            if len(set(backend.last_timing.job_workers)) == 2:
+                break
+        assert backend.run([(1.5,), *[(0.05,)] * 6]) == [1.5, *[0.05] * 6]
+        timing = backend.last_timing
+    finally:
+        backend.close()
+    assert timing is not None and len(set(timing.job_workers)) == 2
+    assert timing.job_workers[0] not in timing.job_workers[1:]
+    assert timing.job_seconds[0] >= 1.5 and timing.wall_seconds >= 1.5
+    assert 0.3 < timing.balance <= 1.0  # (1.5 + 0.3) / 2 over about 1.5 s of wall: 0.6

@@ -65,6 +65,27 @@ def test_results_do_not_depend_on_worker_count():
         assert np.array_equal(state_one[key], state_two[key]), key
 
 
+def test_chunks_per_worker_changes_no_byte_of_metrics_or_checkpoints(tmp_path):
+    """A run cut into 2 workers x 3 chunks, then resumed with 2 chunks per worker, writes the
+    metrics and checkpoint arrays of a one-chunk run byte for byte; timing.jsonl gets the
+    balance of each generation's chunks over the workers."""
+    train(tmp_path / "one", tiny())
+    cut = tiny(workers=2, chunks_per_worker=3)
+    train(tmp_path / "cut", dataclasses.replace(cut, generations=2))
+    resumed = ProblemConfig("mujoco", {**cut.problem.params, "chunks_per_worker": 2})
+    train(tmp_path / "cut", dataclasses.replace(cut, problem=resumed), resume=True)
+    one, cut_dir = tmp_path / "one", tmp_path / "cut"
+    assert (one / "metrics.jsonl").read_bytes() == (cut_dir / "metrics.jsonl").read_bytes()
+    arrays = sorted(p.name for p in (one / "checkpoints").glob("*.npz"))
+    assert arrays == sorted(p.name for p in (cut_dir / "checkpoints").glob("*.npz"))
+    for name in arrays:
+        expected = (one / "checkpoints" / name).read_bytes()
+        assert (cut_dir / "checkpoints" / name).read_bytes() == expected, name
+    rows = [json.loads(line) for line in (cut_dir / "timing.jsonl").read_text().splitlines()]
+    assert [row["generation"] for row in rows] == [0, 1, 2, 3]
+    assert all(0 < row["balance"] <= 1 for row in rows)
+
+
 def test_members_are_evaluated_on_the_same_episodes():
     """Two identical members get identical fitness (same goal, same seeds)."""
     config = tiny()

@@ -19,7 +19,7 @@ if importlib.util.find_spec("ray") is None:
 
 import fault_injection
 import ray
-from fault_injection import KillOnceRollouts
+from fault_injection import KillOnceRollouts, SleepRunner
 
 from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
 from pbml_control.cli import main
@@ -107,6 +107,20 @@ def test_killed_ray_actor_is_restarted_and_results_are_unchanged(tmp_path):
         problem.close()
     assert marker.exists(), "the fault was never injected"
     assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def test_a_free_actor_takes_the_next_job():
+    """Actors are not dealt jobs round-robin: while one sleeps through a long job, the other
+    runs all the short ones, and the results come back in job order."""
+    backend = RayBackend(SleepRunner, (), workers=2)
+    try:
+        backend.run([(0.0,), (0.0,)])  # both actors have started
+        assert backend.run([(1.5,), *[(0.05,)] * 6]) == [1.5, *[0.05] * 6]
+        timing = backend.last_timing
+    finally:
+        backend.close()
+    assert timing is not None and timing.job_workers == (0, 1, 1, 1, 1, 1, 1)
+    assert timing.job_seconds[0] >= 1.5 and 0.3 < timing.balance <= 1.0
 
 
 @pytest.mark.slow
