@@ -320,8 +320,6 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
     same = all(f["returns"] == r["returns"] for f, r in zip(fast, report["goals"], strict=True))
     if not same:
         print(f"make_zoo: warning: the fast path's returns differ from {args.tracking_report}'s")
-    rows = read_metrics(run)
-    hidden = config["problem"]["params"].get("hidden", [])
     card = {
         "task": task,
         "env_id": env_id,
@@ -347,17 +345,12 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
             ],
         },
         "training": {
-            "scheme": args.scheme_note or config["selection"]["scheme"],
-            "policy": f"MLP {hidden}" if hidden else "linear (tanh-squashed)",
+            **training_summary(args, run, config),
             "recipe": args.recipe,
             "resumes": [
                 {k: r[k] for k in ("from_generation", "env_steps", "changed")}
                 for r in read_resumes(run)
             ],
-            "env_steps": int(rows[-1]["env_steps_total"]),
-            "generations": len(rows),
-            "wall_minutes": float(cumulative_wall_seconds(run)[-1] / 60),
-            "seed": int(config["seed"]),
         },
         "action_difference_max": action_difference(genome),
         "package_version": version("pbml-control"),
@@ -365,6 +358,20 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
         "config": config,
     }
     return card, member.id, folder
+
+
+def training_summary(args: Args, run: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The card's training section: scheme, policy, budget, wall time and seed of the run."""
+    rows = read_metrics(run)
+    hidden = config["problem"]["params"].get("hidden", [])
+    return {
+        "scheme": args.scheme_note or config["selection"]["scheme"],
+        "policy": f"MLP {hidden}" if hidden else "linear (tanh-squashed)",
+        "env_steps": int(rows[-1]["env_steps_total"]),
+        "generations": len(rows),
+        "wall_minutes": float(cumulative_wall_seconds(run)[-1] / 60),
+        "seed": int(config["seed"]),
+    }
 
 
 def action_difference(genome: Any) -> float:
@@ -443,8 +450,6 @@ def goal_free_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
     genome = load_genome(genome_file)
     plain = plain_loop_returns(genome, task, final.episode_seeds, steps)
     mean, lo, hi = mean_ci(plain)
-    rows = read_metrics(run)
-    hidden = config["problem"]["params"].get("hidden", [])
     card = {
         "task": task,
         "member_id": final.member_id,
@@ -456,14 +461,7 @@ def goal_free_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
             "ci95": [float(lo), float(hi)],
         },
         "fast_path": final.to_json(),
-        "training": {
-            "scheme": args.scheme_note or config["selection"]["scheme"],
-            "policy": f"MLP {hidden}" if hidden else "linear (tanh-squashed)",
-            "env_steps": int(rows[-1]["env_steps_total"]),
-            "generations": len(rows),
-            "wall_minutes": float(cumulative_wall_seconds(run)[-1] / 60),
-            "seed": int(config["seed"]),
-        },
+        "training": training_summary(args, run, config),
         "action_difference_max": action_difference(genome),
         "package_version": version("pbml-control"),
         "git_commit": commit,
