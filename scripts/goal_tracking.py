@@ -6,7 +6,8 @@ Targets (as docs/results/locomotion.md states them):
 - HalfCheetahVel: for each target -2, -1, -0.5, 0.5, 1, 2 m/s, the mean |x_vel - target| over
   steps 100..1000 is <= 0.15 m/s;
 - AntHeading: along each of 8 headings (multiples of pi/4), the mean velocity along the heading
-  is >= 0.5 m/s.
+  over steps 100..1000 is >= 0.5 m/s; steps after a fall count as 0 m/s. The md table's
+  "steps" column says how many of the planned steps were walked.
 
 The policy is the run's champion: of its 10 best survivors by training fitness, the one with the
 best mean return over 3 validation episodes per target goal. Each goal then runs 10 fresh test
@@ -24,7 +25,7 @@ import numpy as np
 
 from pbml_control.atomic import atomic_write_text
 from pbml_control.experiments.final import EVAL_SEED_OFFSET, choose_champion, member_genome
-from pbml_control.experiments.tracking import goal_tracking
+from pbml_control.experiments.tracking import SKIP_STEPS, goal_tracking
 from pbml_control.script_args import parse_dataclass_args
 from pbml_control.stats import compact_json
 
@@ -83,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         f"Criterion per goal: {report['criterion']} over steps 100..{args.steps}, "
         f"{args.episodes} fresh episodes each.",
         "",
-        "| goal | mean velocity | mean abs error | return (mean) | met |",
-        "|---|---|---|---|---|",
+        "| goal | mean velocity | mean abs error | return (mean) | steps | met |",
+        "|---|---|---|---|---|---|",
     ]
+    planned = args.episodes * max(args.steps - SKIP_STEPS, 0)
     for r, m in zip(rows, met, strict=True):
         lines.append(
             f"| {r.goal[0]:+.2f} | {r.mean_velocity:+.3f} | {r.mean_abs_error:.3f} "
-            f"| {np.mean(r.returns):.0f} | {'yes' if m else 'no'} |"
+            f"| {np.mean(r.returns):.0f} | {r.steps} of {planned} | {'yes' if m else 'no'} |"
         )
     out = ROOT / args.out
     path = out.with_name(f"{out.name}_{task}.json")

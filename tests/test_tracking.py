@@ -34,3 +34,23 @@ def test_goal_tracking_error_is_the_mean_speed_error_after_skip():
     for r, target in zip(result, (-1.0, 2.0), strict=True):
         assert abs(r.mean_velocity) < 0.2
         assert abs(r.mean_abs_error - abs(target)) < 0.2
+
+
+def test_heading_steps_after_a_fall_count_as_standing_still(monkeypatch):
+    """AntHeading: an episode that ended early adds 0 m/s for its missing steps, so the mean is
+    over every planned step, not only over the steps walked (HalfCheetahVel never ends early)."""
+    from pbml_control.experiments import tracking
+
+    def velocity(terms, goal):  # 1 m/s along the heading; episode 1 "fell" after 5 steps
+        v = np.ones_like(terms["x_velocity"])
+        v[5:, 1] = np.nan
+        return v
+
+    monkeypatch.setattr(tracking, "_velocity", velocity)
+    spec = PolicySpec(obs_dim=29, act_dim=8, hidden=(), action_low=-1.0, action_high=1.0)
+    zeros = Genome(spec.layout(), np.zeros(spec.num_params), np.zeros(1), np.zeros(1))
+    genome = LoadedGenome(spec, zeros, None, {})
+    (result,) = goal_tracking(genome, "AntHeading", [np.array([0.0])], 2, 20, seed=0, skip=0)
+    assert result.steps == 25
+    assert result.mean_velocity == (20 + 5) / 40
+    assert np.isnan(result.mean_abs_error)

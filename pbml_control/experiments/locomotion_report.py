@@ -6,6 +6,7 @@ those per-run summaries into ``docs/results/locomotion*.{json,md,png}``. No simu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,18 @@ import numpy as np
 from pbml_control.atomic import atomic_write_text
 from pbml_control.stats import format_ci, paired_difference, summary, wilson_interval
 
-__all__ = ["arm_table", "figure", "markdown", "versus_reference", "write_index"]
+__all__ = [
+    "arm_table",
+    "figure",
+    "markdown",
+    "tracking_summary",
+    "versus_reference",
+    "write_index",
+]
+
+#: arms of a goal-tracking run folder (<task>__<arm>__<seed>) that run the task's recipe:
+#: "long" is the recipe resumed with a larger max_env_steps
+RECIPE_ARMS = ("pbml", "long")
 
 
 def finals_by_seed(runs: list[dict[str, Any]], arm: str) -> dict[int, float]:
@@ -136,6 +148,49 @@ def write_index(out: Path, protocol: str) -> None:
     ]
     for report in sorted(out.parent.glob(f"{out.name}_*.md")):
         parts += [report.read_text(encoding="utf-8"), f"![curves]({report.stem}.png)", ""]
+    tracked = sorted(out.parent.glob("goal_tracking_*.json"))
+    if tracked:
+        reports = [json.loads(p.read_text(encoding="utf-8")) for p in tracked]
+        parts += [tracking_summary(reports), ""]
     for report in sorted(out.parent.glob("goal_tracking_*.md")):
         parts += [report.read_text(encoding="utf-8"), ""]
     atomic_write_text(out.with_suffix(".md"), "\n".join(parts))
+
+
+def _goal_label(goal: list[float]) -> str:
+    return f"{goal[0]:+.2f}"
+
+
+def tracking_summary(reports: list[dict[str, Any]]) -> str:
+    """One table per task of every goal-tracking report (``scripts/goal_tracking.py``): a row
+    per run with its error (or velocity) at each goal and how many goals met the criterion,
+    then, per budget with several recipe runs, the median over them (budget: env steps to the
+    nearest 10M)."""
+    lines = []
+    for task in sorted({r["task"] for r in reports}):
+        rows = sorted((r for r in reports if r["task"] == task), key=lambda r: r["env_steps"])
+        goals = [_goal_label(g["goal"]) for g in rows[0]["goals"]]
+        kind = "mean abs error" if np.isfinite(rows[0]["goals"][0]["mean_abs_error"]) else None
+        key = "mean_abs_error" if kind else "mean_velocity"
+        lines += [f"## {task}: goal tracking at a glance", "",
+                  f"Per goal, the champion's {kind or 'mean velocity along the goal'} over 10 "
+                  f"fresh episodes ({rows[0]['criterion']}); the tables below give the details.",
+                  "", f"| run | env steps | {' | '.join(goals)} | met |",
+                  "|---|---|" + "---|" * len(goals) + "---|"]  # fmt: skip
+        for r in rows:
+            values = " | ".join(f"{g[key]:.3f}" for g in r["goals"])
+            met = sum(bool(g["met"]) for g in r["goals"])
+            lines.append(f"| {r['run']} | {r['env_steps'] / 1e6:.0f}M | {values} "
+                         f"| {met} of {len(goals)} |")  # fmt: skip
+        budgets: dict[int, list[dict[str, Any]]] = {}
+        for r in rows:
+            if r["run"].split("__")[1:2] and r["run"].split("__")[1] in RECIPE_ARMS:
+                budgets.setdefault(round(r["env_steps"] / 1e7), []).append(r)
+        for budget, group in sorted(budgets.items()):
+            if len(group) < 2:
+                continue
+            med = np.median([[g[key] for g in r["goals"]] for r in group], axis=0)
+            lines.append(f"| median of {len(group)} recipe runs | {budget * 10}M | "
+                         + " | ".join(f"{v:.3f}" for v in med) + " | |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)

@@ -21,9 +21,11 @@ SKIP_STEPS = 100  # the start from rest, left out of the tracking error by defau
 @dataclass(frozen=True)
 class GoalTracking:
     goal: list[float]
-    mean_velocity: float  # along x (HalfCheetahVel) or along the heading (AntHeading)
+    mean_velocity: float  # along x (HalfCheetahVel) or along the heading (AntHeading, with
+    # the steps after a fall counted as 0)
     mean_abs_error: float  # |velocity - target| (HalfCheetahVel); NaN for headings
-    steps: int  # steps averaged over, all episodes together
+    steps: int  # steps stepped after the skipped start, all episodes together (fewer than
+    # episodes x (horizon - skip) when episodes ended early)
     returns: list[float]
 
 
@@ -50,11 +52,16 @@ def goal_tracking(
             trace: dict[str, Any] = {}
             returns = evaluator.trace(genome.params, goal, seeds, genome.normalizer_state, trace)
             velocity = _velocity(trace["terms"], goal)[skip:]
-            error = np.abs(velocity - goal[0]) if "y_velocity" not in trace["terms"] else None
+            heading = "y_velocity" in trace["terms"]
+            error = np.abs(velocity - goal[0]) if not heading else None
+            # an ant that fell (its episode over) moves no further: its missing steps count as
+            # 0 m/s along the heading, so a fall cannot raise the mean
+            planned = len(seeds) * max(steps - skip, 0)
+            mean = np.nansum(velocity) / planned if heading and planned else np.nanmean(velocity)
             results.append(
                 GoalTracking(
                     goal=goal.tolist(),
-                    mean_velocity=float(np.nanmean(velocity)),
+                    mean_velocity=float(mean),
                     mean_abs_error=float(np.nanmean(error)) if error is not None else float("nan"),
                     steps=int(np.isfinite(velocity).sum()),
                     returns=returns.tolist(),
