@@ -168,7 +168,10 @@ def tracking_summary(reports: list[dict[str, Any]]) -> str:
     nearest 10M)."""
     lines = []
     for task in sorted({r["task"] for r in reports}):
-        rows = sorted((r for r in reports if r["task"] == task), key=lambda r: r["env_steps"])
+        rows = sorted(
+            (r for r in reports if r["task"] == task),
+            key=lambda r: (round(r["env_steps"] / 1e7), r["run"]),
+        )
         goals = [_goal_label(g["goal"]) for g in rows[0]["goals"]]
         kind = "mean abs error" if np.isfinite(rows[0]["goals"][0]["mean_abs_error"]) else None
         key = "mean_abs_error" if kind else "mean_velocity"
