@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -78,6 +79,19 @@ class Args:
     """a goal-conditioned entry's GIF: frame rate (real time kept; lower is smaller)"""
 
 
+def episode_loop(seeds: list[int], printed: str, indent: str = "") -> str:
+    """The card's user loop over the first seeds, one observation at a time (both card kinds)."""
+    loop = f"""for seed in {seeds[:3]}:  # ... the card lists all {len(seeds)}
+    obs, _ = env.reset(seed=seed)
+    total, done = 0.0, False
+    while not done:
+        with torch.no_grad():
+            obs, r, terminated, truncated, _ = env.step(policy(torch.as_tensor(obs)).numpy())
+        total, done = total + r, terminated or truncated
+    print({printed})"""
+    return textwrap.indent(loop, indent)
+
+
 def user_loop(task: str, steps: int, seeds: list[int]) -> str:
     return f"""```python
 import gymnasium, torch
@@ -86,14 +100,7 @@ from pbml_control.policies import load_genome, to_torch_module
 genome = load_genome("zoo/{task}/genome.safetensors")
 policy = to_torch_module(genome.spec, genome.params, genome.normalizer_state)
 env = gymnasium.make("{task}", max_episode_steps={steps})
-for seed in {seeds[:3]}:  # ... the card lists all {len(seeds)}
-    obs, _ = env.reset(seed=seed)
-    total, done = 0.0, False
-    while not done:
-        with torch.no_grad():
-            obs, r, terminated, truncated, _ = env.step(policy(torch.as_tensor(obs)).numpy())
-        total, done = total + r, terminated or truncated
-    print(seed, total)
+{episode_loop(seeds, "seed, total")}
 ```"""
 
 
@@ -150,14 +157,7 @@ genome = load_genome("zoo/{card["task"]}/genome.safetensors")
 policy = to_torch_module(genome.spec, genome.params, genome.normalizer_state)
 for goal in {goals}:
     env = gymnasium.make("{card["env_id"]}", goal=[goal], max_episode_steps={card["episode_steps"]})
-    for seed in {seeds[:3]}:  # ... the card lists all {len(seeds)}
-        obs, _ = env.reset(seed=seed)
-        total, done = 0.0, False
-        while not done:
-            with torch.no_grad():
-                obs, r, terminated, truncated, _ = env.step(policy(torch.as_tensor(obs)).numpy())
-            total, done = total + r, terminated or truncated
-        print(goal, seed, total)
+{episode_loop(seeds, "goal, seed, total", "    ")}
 ```
 
 The command is part of the observation, so it can change mid-episode:
