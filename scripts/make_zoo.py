@@ -66,6 +66,8 @@ class Args:
     """env steps in the GIF (kept short: the GIF stays under ~1 MB)"""
     scheme_note: str = ""
     """which scheme evolved it, if not evident from the config (shown on the card)"""
+    wall_note: str = "on 2 CPU cores"
+    """how the card's wall time was measured (e.g. when other runs shared the cores)"""
     tracking_report: str = ""
     """goal_tracking.py's report of the run (required for a goal-conditioned task): the
     champion, the goals the card measures and their tracking errors"""
@@ -123,7 +125,7 @@ min {min(fast["check_returns"]):.0f}, {fast["failures"]} failed (fell or froze) 
 | scheme | {t["scheme"]} |
 | policy | {t["policy"]} |
 | env steps | {t["env_steps"] / 1e6:.1f} M in {t["generations"]} generations |
-| wall time | {t["wall_minutes"]:.1f} min on 2 CPU cores |
+| wall time | {t["wall_minutes"]:.1f} min {t.get("wall_note", "on 2 CPU cores")} |
 | seed | {t["seed"]} |
 | package | pbml-control {card["package_version"]}, commit {card["git_commit"][:10]} |
 
@@ -208,7 +210,7 @@ observation, so it runs, slows down and turns around when the command changes (t
 | scheme | {t["scheme"]} |
 | policy | {t["policy"]} |
 | env steps | {t["env_steps"] / 1e6:.1f} M in {t["generations"]} generations |
-| wall time | {t["wall_minutes"]:.1f} min on 2 CPU cores |
+| wall time | {t["wall_minutes"]:.1f} min {t.get("wall_note", "on 2 CPU cores")} |
 | tracking | {met} of {len(card["goals"])} goals met {criterion} m/s (per goal below) |
 | package | pbml-control {card["package_version"]}, commit {card["git_commit"][:10]} |
 
@@ -371,6 +373,7 @@ def training_summary(args: Args, run: Path, config: dict[str, Any]) -> dict[str,
         "generations": len(rows),
         "wall_minutes": float(cumulative_wall_seconds(run)[-1] / 60),
         "seed": int(config["seed"]),
+        "wall_note": args.wall_note,
     }
 
 

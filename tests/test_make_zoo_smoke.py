@@ -44,7 +44,8 @@ def test_goal_run_to_zoo_entry(tmp_path, monkeypatch, capsys):
 
     zoo = tmp_path / "zoo"
     args = ["--run", str(run), "--zoo", str(zoo), "--episodes", "2", "--tracking-report",
-            str(report_file), "--switch-steps", "6"]  # fmt: skip
+            str(report_file), "--switch-steps", "6",
+            "--wall-note", "on one shared worker"]  # fmt: skip
     assert load_script("make_zoo").main(args) == 0
     folder = zoo / "HalfCheetahVel"
     card = json.loads((folder / "card.json").read_text())
@@ -63,6 +64,7 @@ def test_goal_run_to_zoo_entry(tmp_path, monkeypatch, capsys):
     assert seeds == card["fast_path"]["episode_seeds"] and len(seeds) == 2
     readme = (folder / "README.md").read_text()
     assert "| +2 | **" in readme and f"--seed {seeds[0]} --episodes 1" in readme
+    assert " min on one shared worker |" in readme  # how the wall time was measured
 
     # pbml evaluate zoo:HalfCheetahVel --goal 2 prints the card's plain-loop returns there
     monkeypatch.setenv("PBML_ZOO", str(zoo))
