@@ -108,6 +108,8 @@ class Args:
     """also rebuild <out>.md from every <out>_<task>.md beside it"""
     from_json: bool = False
     """neither train nor evaluate: rebuild the report from its own <out>_<task>.json"""
+    label: str = ""
+    """a second report of the same task (say a longer budget) goes to <out>_<task>_<label>.*"""
 
 
 def recipe(task: str) -> Path:
@@ -174,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"locomotion: unknown arm(s) {unknown}; known: {sorted(ARMS)}", file=sys.stderr)
         return 2
     out = ROOT / args.out
-    path = out.with_name(f"{out.name}_{args.task}.json")
+    suffix = f"_{args.label}" if args.label else ""
+    path = out.with_name(f"{out.name}_{args.task}{suffix}.json")
     if args.from_json:
         saved = json.loads(path.read_text(encoding="utf-8"))
         runs = [r for r in saved["runs"] if r["arm"] in args.arms]

@@ -42,3 +42,7 @@ def test_two_arms_train_report_and_reuse(tmp_path):
     assert (tmp_path / "loco_HalfCheetah-v5.json").read_text() == saved
     assert (tmp_path / "loco_HalfCheetah-v5.md").read_text() == md
     assert "| pbml | (recipe) | 1 |" in md and "(reference)" in md
+    assert script.main([*args, "--report-only", "--label", "long", "--title", "longer"]) == 0
+    assert (tmp_path / "loco_HalfCheetah-v5.md").read_text() == md  # the first report stays
+    assert (tmp_path / "loco_HalfCheetah-v5_long.md").read_text().startswith("## longer")
+    assert "## longer" in (tmp_path / "loco.md").read_text()
