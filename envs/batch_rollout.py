@@ -225,7 +225,7 @@ class SimBatch:
         everyone = ids.size == n
         sel: slice | np.ndarray = slice(None) if everyone else ids
         before = {name: arr[sel].copy() if everyone else arr[sel] for name, arr in bound.items()}
-        self.ctrl[sel] = action[sel]
+        self.ctrl[sel] = spec.control(action[sel], goals[sel])
         failed = np.zeros(n, dtype=bool)
         try:
             self.batch.step(None if everyone else ids, nstep=spec.frame_skip)

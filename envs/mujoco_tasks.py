@@ -136,7 +136,7 @@ class GoalMujocoEnv(MujocoEnv, utils.EzPickle):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         a = np.asarray(action, dtype=np.float64)
         before = self._fields()
-        self.do_simulation(a, self.frame_skip)
+        self.do_simulation(self.task.control(a[None], self.goal)[0], self.frame_skip)
         after = self._fields()
         observation = self.task.observe(after["qpos"], after["qvel"], after, self.goal)[0]
         reward, reward_info = self._get_rew(before, after, a)

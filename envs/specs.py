@@ -13,6 +13,7 @@ from typing import ClassVar
 import mujoco
 import numpy as np
 
+from pbml_control.envs.quarter_turn import canonical_heading, canonical_observation, world_action
 from pbml_control.envs.task_spec import (
     Fields,
     RewardInfo,
@@ -217,10 +218,35 @@ class AntHeadingSpec(TaskSpec):
     terminate_when_unhealthy: bool = True
     healthy_z_range: tuple[float, float] = (0.2, 1.0)
     reset_noise_scale: float = 0.1
+    #: observe and act in the heading's quarter-turn frame (envs/quarter_turn.py): the state
+    #: turned back so that the heading lies in [-pi/4, pi/4], the action turned forward again
+    quarter_turn_frame: bool = False
+
+    def __post_init__(self) -> None:
+        if self.quarter_turn_frame and self.goal_dim != 1:
+            raise ValueError(f"{self.name}: quarter_turn_frame needs a heading goal")
 
     @property
     def base_obs_dim(self) -> int:
         return self.nq - 2 + self.nv
+
+    def observe(
+        self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields, goal: np.ndarray
+    ) -> np.ndarray:
+        """The v5-style observation and (cos h, sin h); in the quarter-turn frame, the state
+        turned back by the heading's quarter turns and the heading h_c in [-pi/4, pi/4]."""
+        if not self.quarter_turn_frame:
+            return super().observe(qpos, qvel, extra, goal)
+        turns, heading = canonical_heading(goal_rows(goal, qpos.shape[0], 1)[:, 0])
+        base = canonical_observation(self._base_obs(qpos, qvel, extra), turns)
+        return np.concatenate([base, self.goal_features(heading[:, None], len(base))], axis=1)
+
+    def control(self, action: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """In the quarter-turn frame, the action turned forward by the heading's quarter turns."""
+        if not self.quarter_turn_frame:
+            return action
+        turns, _ = canonical_heading(goal_rows(goal, action.shape[0], 1)[:, 0])
+        return world_action(action, turns)
 
     def reset_state(
         self, model: mujoco.MjModel, rng: np.random.Generator, goal: np.ndarray | None = None

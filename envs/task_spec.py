@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar
 
 import mujoco
 import numpy as np
@@ -152,6 +152,25 @@ class TaskSpec:
     def terminated(self, qpos: np.ndarray, qvel: np.ndarray, extra: Fields) -> np.ndarray:
         """(N,) bool: the episode ends (v5's unhealthy termination where it applies)."""
         return np.zeros(qpos.shape[0], dtype=bool)
+
+    def control(self, action: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """(N, act_dim) motor commands for the policy's `action` under `goal`: the action itself,
+        unless the task observes in a goal-dependent frame (AntHeading's quarter turns)."""
+        return action
+
+    @property
+    def make_kwargs(self) -> tuple[tuple[str, Any], ...]:
+        """The fields set away from their defaults (the variant and the horizon aside): the
+        keyword arguments that make `gymnasium.make` build this same task."""
+        changed = []
+        for f in fields(self):
+            if f.name in ("variant", "max_episode_steps") or not f.init:
+                continue
+            default = f.default_factory() if f.default is MISSING else f.default
+            value = getattr(self, f.name)
+            if value != default:
+                changed.append((f.name, value))
+        return tuple(changed)
 
 
 def _uniform_reset(

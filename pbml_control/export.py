@@ -14,7 +14,7 @@ import numpy as np
 from pbml_control.members import GenomeSource, Member, RunSource, Source
 from pbml_control.schedules import GoalSchedule
 
-__all__ = ["run_goal", "save_member"]
+__all__ = ["override_metadata", "run_goal", "save_member"]
 
 
 def run_goal(source: RunSource) -> np.ndarray:
@@ -51,6 +51,14 @@ def save_member(source: Source, member: Member, goals: list[np.ndarray], out: st
             "fitness": member.fitness,
             # the horizon it was trained and ranked on: pbml evaluate's default episode length
             "max_episode_steps": int(source.evaluator.config.max_episode_steps),
+            # task settings away from their defaults (AntHeading's quarter-turn frame, reward
+            # weights): pbml evaluate/render rebuild the same task from them
+            **override_metadata(source.evaluator.config.spec_overrides),
             "git_commit": source.checkpoint.meta.get("git_commit", "unknown"),
         },
     )
+
+
+def override_metadata(overrides: dict) -> dict:
+    """``{"spec_overrides": ...}`` when the run set any, else nothing (older files unchanged)."""
+    return {"spec_overrides": dict(overrides)} if overrides else {}

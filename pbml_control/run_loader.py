@@ -165,6 +165,14 @@ def load_run(path: str | Path) -> RunSource:
     return RunSource(record, ckpt, config, evaluator, state)
 
 
+def _saved_overrides(metadata: dict) -> dict:
+    """The task settings a genome file was trained with (metadata ``spec_overrides``)."""
+    overrides = metadata.get("spec_overrides", {})
+    if not isinstance(overrides, dict) or not all(isinstance(k, str) for k in overrides):
+        raise ValueError("genome metadata 'spec_overrides' is not a table of task settings")
+    return overrides
+
+
 def genome_evaluator(
     genome: Any, task: str, episodes: int = 1, max_episode_steps: int = 1000
 ) -> Evaluator:
@@ -185,6 +193,7 @@ def genome_evaluator(
             max_episode_steps=max_episode_steps,
             obs_normalization=genome.normalizer_state is not None,
             ignore_observations=tuple(str(i) for i in spec.ignored_inputs),
+            spec_overrides=_saved_overrides(genome.metadata),
         )
     )
     if evaluator.policy_spec.layout() != spec.layout():
@@ -241,6 +250,6 @@ def load_genome_source(
         raise SourceError(f"{path}: its metadata 'task' is not a name ({named!r}){hint}")
     try:
         evaluator = genome_evaluator(genome, named, episodes, max_episode_steps)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:  # TypeError: a saved task setting `named` lacks
         raise SourceError(f"{path}: {exc}") from None
     return GenomeSource(path, genome, evaluator)

@@ -94,11 +94,13 @@ class FinalEvaluation:
 
 def member_genome(source: Any, row: int) -> Any:
     """Row ``row`` of a loaded run (``run_loader.load_run``) as a genome evaluate_genome takes."""
+    from pbml_control.export import override_metadata
     from pbml_control.policies import LoadedGenome
 
     pop = source.checkpoint.population
     spec = source.policy_spec
-    return LoadedGenome(spec, pop.genome(row), source.normalizer_state, {})
+    metadata = override_metadata(source.evaluator.config.spec_overrides)
+    return LoadedGenome(spec, pop.genome(row), source.normalizer_state, metadata)
 
 
 def validation_seeds(run_seed: int, count: int) -> list[int]:
