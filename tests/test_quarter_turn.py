@@ -179,7 +179,7 @@ def test_a_frame_run_keeps_its_frame_in_export_evaluate_and_the_member_genome(
     from pbml_control.config import RunConfig
     from pbml_control.experiments.final import member_genome
     from pbml_control.members import load_source
-    from pbml_control.policies import load_genome
+    from pbml_control.policies import load_genome, save_genome
     from pbml_control.run_loader import genome_evaluator
     from pbml_control.runner import train
 
@@ -208,6 +208,15 @@ def test_a_frame_run_keeps_its_frame_in_export_evaluate_and_the_member_genome(
     plain = load_genome(out)
     plain.metadata.pop("spec_overrides")
     assert np.abs(fast_returns(plain) - fast).max() > 1e-6
+    # a saved setting the task does not have, or one that is not a table: one line, exit 2
+    for bad, says in (({"no_such_setting": 1}, "no_such_setting"), ([1], "not a table")):
+        g = genome.genome
+        broken = save_genome(tmp_path / "bad.safetensors", genome.spec, g.params, g.log_sigma,
+                             g.logit_p, genome.normalizer_state,
+                             {**genome.metadata, "spec_overrides": bad})  # fmt: skip
+        assert main(["evaluate", str(broken)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert says in err and "\n" not in err
     # a member taken straight from the run folder (goal tracking, champions) keeps it too
     source = load_source(str(tmp_path / "run"))
     try:
