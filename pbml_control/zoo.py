@@ -108,11 +108,12 @@ def plain_loop_returns(
     runs): ``gymnasium.make(env_id, [goal=[...],] max_episode_steps=steps)``,
     ``env.reset(seed=s)``, the module's action for the observation, until termination or
     ``steps`` steps. ``goal`` (a goal-conditioned task's command, e.g. ``[2.0]``) is passed to
-    ``gymnasium.make`` as a list of floats, as a user would; None makes no goal argument.
+    ``gymnasium.make`` as a list of floats, as a user would; None makes no goal argument. Task
+    settings the run changed (the genome's metadata ``spec_overrides``) are passed too.
     """
     from pbml_control.user_loop import run_episodes
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(genome.metadata.get("spec_overrides", {}))
     if goal is not None:
         kwargs["goal"] = [float(g) for g in np.asarray(goal).reshape(-1)]
     kwargs["max_episode_steps"] = int(steps)
