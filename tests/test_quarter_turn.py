@@ -182,6 +182,7 @@ def test_a_frame_run_keeps_its_frame_in_export_evaluate_and_the_member_genome(
     from pbml_control.policies import load_genome, save_genome
     from pbml_control.run_loader import genome_evaluator
     from pbml_control.runner import train
+    from pbml_control.zoo import plain_loop_returns
 
     problem = {"name": "mujoco", "task": "AntHeading", "hidden": [8], "max_episode_steps": 30,
                "spec_overrides": {"quarter_turn_frame": True}}  # fmt: skip
@@ -204,6 +205,8 @@ def test_a_frame_run_keeps_its_frame_in_export_evaluate_and_the_member_genome(
 
     fast = fast_returns(genome)
     np.testing.assert_allclose(fast, report["returns"], rtol=1e-9)
+    zoo_loop = plain_loop_returns(genome, report["env_id"], report["seeds"], report["steps"], [2.0])
+    np.testing.assert_array_equal(zoo_loop, report["returns"])  # the zoo cards' loop
     # without the frame the same weights walk differently
     plain = load_genome(out)
     plain.metadata.pop("spec_overrides")
