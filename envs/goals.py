@@ -3,7 +3,9 @@
 PBML evolves under a goal that shifts over time; transfer then measures adaptation to goals
 never seen in training. Each task therefore has a "train" region and a disjoint "heldout"
 region (they may share a boundary point, which has measure zero), both inside `low/high`
-bounds that a configuration's goal must respect.
+bounds that a configuration's goal must respect. The split "all" is the whole goal space
+(the bounds; for a polar space, the whole annulus): for a controller meant to serve every goal,
+at the price of holding none out.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import Literal
 
 import numpy as np
 
-Split = Literal["train", "heldout"]
+Split = Literal["train", "heldout", "all"]
 Interval = tuple[float, float]
 
-_SPLITS = ("train", "heldout")
+_SPLITS = ("train", "heldout", "all")
 
 
 def _check_split(split: str) -> None:
@@ -90,8 +92,11 @@ class IntervalGoalSpace:
         self, rng: np.random.Generator, split: Split = "train", stratum: Stratum | None = None
     ) -> np.ndarray:
         """Draw one goal uniformly from the split's region (or from one stratum of it)."""
+        return np.array([_sample_intervals(rng, self._region(split), stratum)], dtype=np.float64)
+
+    def _region(self, split: str) -> tuple[Interval, ...]:
         _check_split(split)
-        return np.array([_sample_intervals(rng, getattr(self, split), stratum)], dtype=np.float64)
+        return (self.bounds,) if split == "all" else getattr(self, split)
 
     def _scalar(self, goal: np.ndarray | float) -> float | None:
         g = np.asarray(goal, dtype=np.float64).reshape(-1)
@@ -107,9 +112,9 @@ class IntervalGoalSpace:
 
     def contains(self, goal: np.ndarray | float, split: Split = "train") -> bool:
         """Whether a goal lies in the split's region."""
-        _check_split(split)
+        region = self._region(split)
         x = self._scalar(goal)
-        return x is not None and _in_intervals(x, getattr(self, split))
+        return x is not None and _in_intervals(x, region)
 
 
 @dataclass(frozen=True)
@@ -141,11 +146,14 @@ class PolarGoalSpace:
     ) -> np.ndarray:
         """Draw one goal uniformly (in area) from the split's sectors of the annulus; a
         stratum slices the sectors' angles."""
-        _check_split(split)
-        theta = _sample_intervals(rng, getattr(self, split), stratum)
+        theta = _sample_intervals(rng, self._sectors(split), stratum)
         r0, r1 = self.radius
         r = math.sqrt(rng.uniform(r0 * r0, r1 * r1))
         return np.array([r * math.cos(theta), r * math.sin(theta)], dtype=np.float64)
+
+    def _sectors(self, split: str) -> tuple[Interval, ...]:
+        _check_split(split)
+        return ((-math.pi, math.pi),) if split == "all" else getattr(self, split)
 
     def _vector(self, goal: np.ndarray) -> np.ndarray | None:
         g = np.asarray(goal, dtype=np.float64).reshape(-1)
@@ -160,14 +168,14 @@ class PolarGoalSpace:
 
     def contains(self, goal: np.ndarray, split: Split = "train") -> bool:
         """Whether a goal lies in the split's sectors of the annulus."""
-        _check_split(split)
+        sectors = self._sectors(split)
         g = self._vector(goal)
         if g is None:
             return False
         r = math.hypot(g[0], g[1])
         theta = math.atan2(g[1], g[0])
         r0, r1 = self.radius
-        return r0 <= r <= r1 and _in_intervals(theta, getattr(self, split))
+        return r0 <= r <= r1 and _in_intervals(theta, sectors)
 
 
 @dataclass(frozen=True)
@@ -210,9 +218,9 @@ class NoGoalSpace:
         return np.asarray(goal, dtype=np.float64).reshape(-1).shape == (0,)
 
     def contains(self, goal: np.ndarray | float, split: Split = "train") -> bool:
-        """The empty goal is in the train split; nothing is in the (empty) held-out split."""
+        """The empty goal is in the train split (and all); nothing is in the held-out split."""
         _check_split(split)
-        return split == "train" and self.in_bounds(goal)
+        return split != "heldout" and self.in_bounds(goal)
 
 
 GoalSpace = IntervalGoalSpace | PolarGoalSpace | NoGoalSpace

@@ -27,7 +27,9 @@ class ScheduleConfig:
     period: int = 10  # K: generations between goal shifts
     goals: tuple[tuple[float, ...], ...] = ()  # for cyclic (or a fixed static goal)
     num_cyclic_goals: int = 4  # drawn from the goal space when ``goals`` is empty
-    split: str = "train"  # "heldout" for transfer to unseen goals
+    # "heldout" for transfer to unseen goals; "all", the whole goal space, for a controller
+    # meant to serve every goal (then nothing is held out)
+    split: str = "train"
     # Goals every member runs per generation (random kind only): fitness is the mean return
     # over them, which selects for one policy that serves the whole goal region at once.
     goals_per_generation: int = 1
@@ -41,8 +43,10 @@ class ScheduleConfig:
             raise ValueError(f"schedule.kind must be one of {KINDS}, got {self.kind!r}")
         if self.period < 1:
             raise ValueError(f"schedule.period must be >= 1, got {self.period}")
-        if self.split not in ("train", "heldout"):
-            raise ValueError(f"schedule.split must be 'train' or 'heldout', got {self.split!r}")
+        if self.split not in ("train", "heldout", "all"):
+            raise ValueError(
+                f"schedule.split must be 'train', 'heldout' or 'all', got {self.split!r}"
+            )
         if self.num_cyclic_goals < 1:
             raise ValueError("schedule.num_cyclic_goals must be >= 1")
         if self.goals_per_generation < 1:

@@ -99,3 +99,26 @@ def test_strata_together_are_uniform_over_the_region():
 def test_stratified_needs_a_goal_set():
     with pytest.raises(ValueError, match="goals_per_generation >= 2"):
         ScheduleConfig(kind="random", stratified=True)
+
+
+def test_the_all_split_spans_the_whole_goal_space_held_out_goals_included():
+    """split "all": AntHeading's 4 strata are the 4 quadrants, diagonals (held out) included;
+    a polar space draws from the whole annulus; a goal-free space still has its one goal."""
+    from envs.goals import GOAL_SPACES, NoGoalSpace
+
+    space = GOAL_SPACES["AntHeading"]
+    rng = np.random.default_rng(1)
+    draws = np.array([[space.sample(rng, "all", (j, 4))[0] for j in range(4)] for _ in range(500)])
+    for j in range(4):
+        lo, hi = -np.pi + j * np.pi / 2, -np.pi / 2 + j * np.pi / 2
+        assert lo <= draws[:, j].min() < lo + 0.05 and hi - 0.05 < draws[:, j].max() <= hi
+    held_out = [space.contains(x, "heldout") for x in draws.ravel()]
+    assert 0.2 < np.mean(held_out) < 0.3  # the diagonals' quarter of the circle
+    assert all(space.contains(x, "all") for x in draws.ravel())
+    reacher = GOAL_SPACES["ReacherGoal"]
+    angles = [np.arctan2(*reacher.sample(rng, "all")[::-1]) for _ in range(400)]
+    assert min(angles) < -2.5 and max(angles) > 2.5 and 0.15 < np.mean(np.array(angles) > 0) < 0.85
+    assert NoGoalSpace("Ant-v5").sample(rng, "all").shape == (0,)
+    assert ScheduleConfig(split="all").split == "all"
+    with pytest.raises(ValueError, match="'train', 'heldout' or 'all'"):
+        ScheduleConfig(split="everything")
