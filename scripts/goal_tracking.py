@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": Path(args.run).name,
         "member_id": int(pop.ids[best]),
         "env_steps": env_steps,
+        "episode_steps": args.steps,
         "criterion": f"mean |v - target| <= {bound}" if kind == "error" else f"v >= {bound}",
         "goals": [{**r.__dict__, "met": bool(m)} for r, m in zip(rows, met, strict=True)],
         "all_met": bool(all(met)),

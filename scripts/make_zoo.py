@@ -120,8 +120,9 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
             raise SystemExit(f"make_zoo: member {report['member_id']} is not in {run}")
         index = int(hits[0])
         goals = [np.asarray(g["goal"], dtype=np.float64) for g in report["goals"]]
-        if not all(np.isfinite(g["mean_abs_error"]) for g in report["goals"]):
-            raise SystemExit(f"make_zoo: the card describes velocity targets; {task}'s has none")
+        # a velocity target has a tracking error; a heading (faster is better) has none
+        velocity = all(np.isfinite(g["mean_abs_error"]) for g in report["goals"])
+        settings = dict(source.evaluator.config.spec_overrides)
         label = f"champion (validation on {len(goals)} goals)"
         member = Member(index, int(report["member_id"]), label, float(pop.fitness[index]))
         folder = ROOT / args.zoo / task
@@ -132,7 +133,8 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
         commit = source.checkpoint.meta.get("git_commit", "unknown")
     finally:
         source.close()
-    steps = int(config["problem"]["params"]["max_episode_steps"])
+    # the report's episodes (reports before the key: the training horizon)
+    steps = int(report.get("episode_steps", config["problem"]["params"]["max_episode_steps"]))
     genome, env_id = load_genome(genome_file), gym_id(task)
     plain, fast = [], []
     for goal in goals:
@@ -151,6 +153,8 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
         "member_id": member.id,
         "chosen_as": label,
         "episode_steps": steps,
+        **({} if velocity else {"goal_kind": "heading"}),
+        **({"make_kwargs": settings} if settings else {}),
         "goals": [[float(x) for x in g] for g in goals],
         "goal_space": [float(space.low[0]), float(space.high[0])],
         "goal_train_region": [[float(a), float(b)] for a, b in space.train],

@@ -89,3 +89,39 @@ def test_a_goal_run_without_its_tracking_report_is_refused(tmp_path):
     train(tmp_path / "run", RunConfig.from_dict(config))
     with pytest.raises(SystemExit, match="goal-conditioned: pass --tracking-report"):
         load_script("make_zoo").main(["--run", str(tmp_path / "run"), "--zoo", str(tmp_path)])
+
+
+def test_a_heading_run_in_the_quarter_turn_frame_to_zoo_entry(tmp_path, monkeypatch, capsys):
+    """AntHeading: the card measures the report's 1000-step-style horizon (not the training
+    one), has no tracking-error column, and its loop and `pbml evaluate` keep the frame."""
+    problem = {"name": "mujoco", "task": "AntHeading", "max_episode_steps": 20, "hidden": [4],
+               "workers": 1, "spec_overrides": {"quarter_turn_frame": True}}  # fmt: skip
+    config = {"seed": 1, "generations": 1, "population_size": 4, "problem": problem}
+    run = tmp_path / "AntHeading__tiny__1"
+    train(run, RunConfig.from_dict(config))
+    tracking = ["--run", str(run), "--episodes", "2", "--steps", str(STEPS), "--out",
+                str(tmp_path / "gt")]  # fmt: skip
+    assert load_script("goal_tracking").main(tracking) == 0
+    report = json.loads((tmp_path / "gt_AntHeading.json").read_text())
+    assert report["episode_steps"] == STEPS
+    zoo = tmp_path / "zoo"
+    args = ["--run", str(run), "--zoo", str(zoo), "--episodes", "2", "--tracking-report",
+            str(tmp_path / "gt_AntHeading.json"), "--switch-steps", "6",
+            "--switch-goals", "0", "1.5708"]  # fmt: skip
+    assert load_script("make_zoo").main(args) == 0
+    card = json.loads((zoo / "AntHeading" / "card.json").read_text())
+    assert card["goal_kind"] == "heading" and card["episode_steps"] == STEPS
+    assert card["make_kwargs"] == {"quarter_turn_frame": True}
+    assert card["tracking"]["episodes_same_as_fast_path"] is True
+    readme = (zoo / "AntHeading" / "README.md").read_text()
+    assert "quarter_turn_frame=True" in readme and "tracking error" not in readme
+    assert "| goal (rad) |" in readme and "v >= 0.5 m/s" in readme
+    monkeypatch.setenv("PBML_ZOO", str(zoo))
+    capsys.readouterr()
+    seed = card["plain_loop"]["episode_seeds"][0]
+    assert main(["evaluate", "zoo:AntHeading", "--goal", "0", "--seed", str(seed),
+                 "--episodes", "1", "--json"]) == 0  # fmt: skip
+    got = json.loads(capsys.readouterr().out)
+    assert got["steps"] == STEPS and got["make_kwargs"]["quarter_turn_frame"] is True
+    at_zero = next(g for g in card["plain_loop"]["per_goal"] if g["goal"] == [0.0])
+    assert got["returns"][0] == at_zero["returns"][0]

@@ -80,20 +80,21 @@ def _parse_goal(text: str | None) -> Any:
 
 
 def _horizon(args: argparse.Namespace, metadata: dict[str, Any], env_id: str) -> tuple[int, str]:
-    """(episode length, where it comes from): --steps, the genome's training horizon, the zoo
-    card's, else what ``gymnasium.make(env_id)`` registers."""
+    """(episode length, where it comes from): --steps, the zoo card's (its numbers were
+    measured there), the genome's training horizon, else what ``gymnasium.make(env_id)``
+    registers."""
     import gymnasium
 
     from pbml_control.zoo import entry_card
 
     if args.steps is not None:
         return args.steps, "--steps"
-    trained = metadata.get("max_episode_steps")
-    if isinstance(trained, int) and trained >= 1:
-        return trained, "the run's training horizon"
     card = entry_card(args.genome)
     if card is not None and isinstance(card.get("episode_steps"), int):
         return int(card["episode_steps"]), "the zoo card's horizon"
+    trained = metadata.get("max_episode_steps")
+    if isinstance(trained, int) and trained >= 1:
+        return trained, "the run's training horizon"
     registered = gymnasium.spec(env_id).max_episode_steps or 1000
     return int(registered), f"{env_id}'s registered max_episode_steps"
 

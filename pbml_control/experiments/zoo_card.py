@@ -99,12 +99,51 @@ from pbml_control.policies import load_genome, to_torch_module
 genome = load_genome("zoo/{card["task"]}/genome.safetensors")
 policy = to_torch_module(genome.spec, genome.params, genome.normalizer_state)
 for goal in {goals}:
-    env = gymnasium.make("{card["env_id"]}", goal=[goal], max_episode_steps={card["episode_steps"]})
+    env = gymnasium.make("{card["env_id"]}", goal=[goal]{_settings(card)}, \
+max_episode_steps={card["episode_steps"]})
 {episode_loop(seeds, "goal, seed, total", "    ")}
 ```
 
 The command is part of the observation, so it can change mid-episode:
-`env.unwrapped.set_goal([-1.0])`, and the next observation carries the new target."""
+`env.unwrapped.set_goal([{_words(card)["switch_to"]}])`, and the next observation carries the new \
+{_words(card)["noun"]}."""
+
+
+#: What a goal card says about its goals, by the kind of goal (card key ``goal_kind``).
+GOAL_WORDS = {
+    "velocity": {
+        "unit": "m/s", "noun": "target", "switch_to": "-1.0",
+        "intro": "One policy for every commanded forward velocity: the target is the last entry "
+                 "of its\nobservation, so it runs, slows down and turns around when the command "
+                 "changes",
+        "extra_header": " | tracking error (m/s)", "measure": "mean velocity",
+        "returns": "A return is minus the summed\n|velocity - target| and control cost, so 0 is "
+                   "perfect and standing still earns about\n-|target| x {steps}.",
+        "tracking": "Tracking error: mean |x velocity - target| over steps {skip}..{steps} of the"
+                    "\nfast path's episodes above, from",
+        "render": ("--goal 2 --goal -1", "cheetah"),
+    },
+    "heading": {
+        "unit": "rad", "noun": "heading", "switch_to": "1.5708",
+        "intro": "One policy for every commanded heading: the heading is part of its "
+                 "observation, so it turns\nand walks the new way when the command changes",
+        "extra_header": "", "measure": "mean velocity along the heading (m/s)",
+        "returns": "A return is the summed velocity\nalong the heading, plus 1 per step "
+                   "upright, minus the control cost, so standing still earns about {steps}.",
+        "tracking": "Mean velocity along the heading over steps {skip}..{steps} of the fast "
+                    "path's episodes above\n(steps after a fall count as 0 m/s), from",
+        "render": ("--goal 0 --goal 1.5708", "ant"),
+    },
+}  # fmt: skip
+
+
+def _words(card: dict) -> dict:
+    return GOAL_WORDS[card.get("goal_kind", "velocity")]
+
+
+def _settings(card: dict) -> str:
+    """The task settings of ``gymnasium.make`` beyond the goal, as keyword arguments."""
+    return "".join(f", {k}={v!r}" for k, v in card.get("make_kwargs", {}).items())
 
 
 def _ci(stat: dict) -> str:
@@ -114,12 +153,14 @@ def _ci(stat: dict) -> str:
 def goal_card_markdown(card: dict) -> str:
     """The model card of a goal-conditioned entry: the setting, then one row per goal."""
     plain, fast, tracking = card["plain_loop"], card["fast_path"], card["tracking"]
-    t = card["training"]
+    t, words = card["training"], _words(card)
+    unit, heading = words["unit"], card.get("goal_kind") == "heading"
     seeds, steps = plain["episode_seeds"], card["episode_steps"]
     met = sum(row["met"] for row in tracking["per_goal"])
     rows = "\n".join(
         f"| {p['goal'][0]:+g} | **{_ci(p)}** | {_ci(f)} | {r['mean_velocity']:+.3f} "
-        f"| {r['mean_abs_error']:.3f} | {'yes' if r['met'] else 'no'} |"
+        + ("" if heading else f"| {r['mean_abs_error']:.3f} ")
+        + f"| {'yes' if r['met'] else 'no'} |"
         for p, f, r in zip(plain["per_goal"], fast["per_goal"], tracking["per_goal"], strict=True)
     )
     resumed = "".join(
@@ -128,24 +169,37 @@ def goal_card_markdown(card: dict) -> str:
         for r in t["resumes"]
     )
     recipe = f"`{t['recipe']}`" if t["recipe"] else "the config below"
-    shown = int(np.argmax([g[0] for g in card["goals"]]))  # the fastest forward command
+    # the example: the fastest forward command, or the heading along x
+    shown = (
+        int(np.argmin(np.abs([g[0] for g in card["goals"]])))
+        if heading
+        else int(np.argmax([g[0] for g in card["goals"]]))
+    )
     goal, ret = card["goals"][shown][0], plain["per_goal"][shown]["returns"][0]
     space = card["goal_space"]
     shown_goals = " -> ".join(f"{float(g):+g}" for g in card["gif_goals"])
     trained = " and ".join(f"{a:g} .. {b:g}" for a, b in card["goal_train_region"])
     criterion = tracking["criterion"].replace("|", "\\|")  # inside a table row
+    frame = (
+        "\n\nIt observes and acts in the heading's quarter-turn frame "
+        "(`quarter_turn_frame=True`, docs/tasks.md):\none set of weights serves the four "
+        "quadrants alike."
+        if card.get("make_kwargs", {}).get("quarter_turn_frame")
+        else ""
+    )
+    render_goals, clip = words["render"]
+    extra_columns = "|---|" if heading else "|---|---|"
     return f"""# {card["task"]}: a goal-conditioned controller evolved by pbml-control
 
-![rollout: commanded {shown_goals} m/s](rollout.gif)
+![rollout: commanded {shown_goals} {unit}](rollout.gif)
 
-One policy for every commanded forward velocity: the target is the last entry of its
-observation, so it runs, slows down and turns around when the command changes (the GIF:
-{shown_goals} m/s, one policy throughout).
+{words["intro"]} (the GIF:
+{shown_goals} {unit}, one policy throughout).{frame}
 
 | | |
 |---|---|
-| task | `{card["task"]}`: `gymnasium.make("{card["env_id"]}", goal=[v])` after \
-`import pbml_control.envs`; trained on goals {trained} m/s, accepts {space[0]:g} .. \
+| task | `{card["task"]}`: `gymnasium.make("{card["env_id"]}", goal=[v]{_settings(card)})` after \
+`import pbml_control.envs`; trained on goals {trained} {unit}, accepts {space[0]:g} .. \
 {space[1]:g} |
 | recipe | {recipe}, seed {t["seed"]}{resumed} |
 | scheme | {t["scheme"]} |
@@ -157,20 +211,19 @@ observation, so it runs, slows down and turns around when the command changes (t
 
 ## Per goal
 
-| goal (m/s) | return, plain Gymnasium loop (95% CI) | return, package fast path | \
-mean velocity | tracking error (m/s) | met |
-|---|---|---|---|---|---|
+| goal ({unit}) | return, plain Gymnasium loop (95% CI) | return, package fast path | \
+{words["measure"]}{words["extra_header"]} | met |
+|---|---|---|---{extra_columns}
 {rows}
 
 Returns: {len(seeds)} episodes of {steps} steps per goal, on episode seeds that neither
-training nor validation used, the same at every goal: `{seeds}`. A return is minus the summed
-|velocity - target| and control cost, so 0 is perfect and standing still earns about
--|target| x {steps}. The two returns differ because the torch module and the numpy fast path
+training nor validation used, the same at every goal: `{seeds}`. \
+{words["returns"].format(steps=steps)} The two returns differ because the torch module and the \
+numpy fast path
 round differently (actions differ by up to {card["action_difference_max"]:.1e} on 1000 random
 observations), and the contact dynamics amplify that over an episode.
 
-Tracking error: mean |x velocity - target| over steps {tracking["skip_steps"]}..{steps} of the
-fast path's episodes above, from
+{words["tracking"].format(skip=tracking["skip_steps"], steps=steps)}
 `{tracking["report"]}` (`scripts/goal_tracking.py`).
 
 Chosen without the test episodes, by `scripts/goal_tracking.py`: of the run's 10 best
@@ -181,9 +234,9 @@ each of these goals (member {card["member_id"]}).
 
 ```bash
 pbml evaluate zoo:{card["task"]} --goal {goal:g} --seed {seeds[0]} --episodes 1   # {ret:.1f}
-pbml render zoo:{card["task"]} --goal 2 --goal -1 --switch-goal-every 100 --steps 300 \\
-    --gif --out cheetah.mp4
-pbml export zoo:{card["task"]} --out cheetah.safetensors --torch cheetah.pt
+pbml render zoo:{card["task"]} {render_goals} --switch-goal-every 100 --steps 300 \\
+    --gif --out {clip}.mp4
+pbml export zoo:{card["task"]} --out {clip}.safetensors --torch {clip}.pt
 ```
 
 `pbml evaluate --goal G --seed S --episodes 1` runs the loop below for one goal and seed: on
