@@ -133,6 +133,9 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
         commit = source.checkpoint.meta.get("git_commit", "unknown")
     finally:
         source.close()
+    # schedule.split "all" trains on the whole goal space, not its training region
+    split = config.get("schedule", {}).get("split", "train")
+    trained_on = [(space.low[0], space.high[0])] if split == "all" else space.train
     # the report's episodes (reports before the key: the training horizon)
     steps = int(report.get("episode_steps", config["problem"]["params"]["max_episode_steps"]))
     genome, env_id = load_genome(genome_file), gym_id(task)
@@ -157,7 +160,7 @@ def goal_card(args: Args, run: Path) -> tuple[dict[str, Any], int, Path]:
         **({"make_kwargs": settings} if settings else {}),
         "goals": [[float(x) for x in g] for g in goals],
         "goal_space": [float(space.low[0]), float(space.high[0])],
-        "goal_train_region": [[float(a), float(b)] for a, b in space.train],
+        "goal_train_region": [[float(a), float(b)] for a, b in trained_on],
         "gif_goals": list(args.switch_goals),
         "plain_loop": {"episode_seeds": seeds, "per_goal": plain},
         "fast_path": {"episode_seeds": seeds, "per_goal": fast},
