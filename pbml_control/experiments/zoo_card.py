@@ -91,6 +91,8 @@ the contact dynamics amplify that over an episode.
 
 def goal_user_loop(card: dict) -> str:
     seeds, goals = card["plain_loop"]["episode_seeds"], [g[0] for g in card["goals"]]
+    make_args = (f'"{card["env_id"]}", goal=[goal]{_settings(card)}, '
+                 f'max_episode_steps={card["episode_steps"]}')  # fmt: skip
     return f"""```python
 import gymnasium, torch
 import pbml_control.envs  # registers the PBML/ ids
@@ -98,9 +100,8 @@ from pbml_control.policies import load_genome, to_torch_module
 
 genome = load_genome("zoo/{card["task"]}/genome.safetensors")
 policy = to_torch_module(genome.spec, genome.params, genome.normalizer_state)
-for goal in {goals}:
-    env = gymnasium.make("{card["env_id"]}", goal=[goal]{_settings(card)}, \
-max_episode_steps={card["episode_steps"]})
+{_wrapped("for goal in [", ", ".join(map(repr, goals)), "]:", "")}
+{_wrapped("    env = gymnasium.make(", make_args, ")", "    ")}
 {episode_loop(seeds, "goal, seed, total", "    ")}
 ```
 
@@ -135,6 +136,18 @@ GOAL_WORDS = {
         "render": ("--goal 0 --goal 1.5708", "ant"),
     },
 }  # fmt: skip
+
+
+def _wrapped(head: str, items: str, tail: str, indent: str, width: int = 100) -> str:
+    """``head items tail`` on one line, or its items on lines of their own as ruff formats
+    code that is too long (the cards' code blocks stay ruff clean)."""
+    line = f"{head}{items}{tail}"
+    if len(line) <= width:
+        return line
+    if len(f"{indent}    {items}") <= width:
+        return f"{head}\n{indent}    {items}\n{indent}{tail}"
+    lines = "".join(f"{indent}    {item.strip()},\n" for item in items.split(", "))
+    return f"{head}\n{lines}{indent}{tail}"
 
 
 def _words(card: dict) -> dict:
