@@ -22,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from pbml_control.atomic import atomic_write_text
+from pbml_control.experiments.robot_meta_archive import (
+    ArchiveError,
+    combine,
+    load_records,
+    merge_live,
+    write_records,
+)
 from pbml_control.experiments.robot_meta_design import QUICK, Design, arms, make_config, pilot_arms
 from pbml_control.experiments.robot_meta_report import write_report
 from pbml_control.experiments.robot_meta_stats import best_fixed_sigma, run_endpoints
@@ -39,6 +46,8 @@ class StageError(Exception):
 
 
 EVOLVING_ARMS = ("pbml_low", "static_low", "fixed_best")
+# Main arms whose final populations the transfer stage adapts: the low start and fixed_best.
+TRANSFER_SOURCES = tuple(a for a in arms(Design(), 1.0) if not a.endswith("_high"))
 
 
 @dataclass
@@ -51,6 +60,9 @@ class Args:
     """robot_meta.md, robot_meta.json, robot_meta_pilot.json and the figures"""
     seeds: tuple[int, ...] = ()
     """main seeds to train or transfer in this stage (default: the design's seeds)"""
+    arms: tuple[str, ...] = ()
+    """main arms to train in this stage (default: all; the transfer stage needs only
+    TRANSFER_SOURCES, so a seed whose other arms are on record can skip them)"""
     processes: int = 2
     """runs in parallel (results do not depend on it)"""
     quick: bool = False
@@ -98,10 +110,13 @@ def best_sigma(args: Args) -> float:
     return float(json.loads(path.read_text(encoding="utf-8"))["best_sigma"])
 
 
-def main_specs(args: Args, design: Design, seeds: tuple[int, ...]) -> list[RunSpec]:
+def main_specs(
+    args: Args, design: Design, seeds: tuple[int, ...], only: tuple[str, ...] = ()
+) -> list[RunSpec]:
     main_arms = arms(design, best_sigma(args))
     return [spec(args, design, label, kind, sigma, seed)
-            for seed in seeds for label, (kind, sigma) in main_arms.items()]  # fmt: skip
+            for seed in seeds for label, (kind, sigma) in main_arms.items()
+            if not only or label in only]  # fmt: skip
 
 
 def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, Any]:
@@ -111,7 +126,7 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
     other seed whose jobs the cache already holds, so running the stage seed group by seed
     group adds up instead of each call replacing the summary with its own seeds.
     """
-    runs = {(s.arm, s.seed): s for s in main_specs(args, design, design.seeds)}
+    runs = {(s.arm, s.seed): s for s in main_specs(args, design, design.seeds, TRANSFER_SOURCES)}
     missing = [
         r.run_dir for (_, seed), r in runs.items()
         if seed in seeds and not is_finished(r.run_dir, r.config)
@@ -140,7 +155,7 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
 
     # the low-start arms (pbml_low first: the adaptation config is the first source's) and
     # fixed_best; the sigma swaps only where sigma is frozen, the main readout
-    low = tuple(dict.fromkeys(a for a, _ in runs if not a.endswith("_high")))
+    low = tuple(dict.fromkeys(a for a, _ in runs))
     modes = {"frozen": (low, True, "true"), "evolving": (EVOLVING_ARMS, False, "false")}
 
     def plan(target: str, goals: Any, mode: str, over: tuple[int, ...]) -> Any:
@@ -177,22 +192,31 @@ def transfer(args: Args, design: Design, seeds: tuple[int, ...]) -> dict[str, An
 
 
 def report(args: Args, design: Design) -> Path:
-    """The report from whatever is finished: every arm's seeds that finished."""
+    """The report from whatever is finished, in the run folders or in the seed records.
+
+    What the run folders hold is first added to the per-seed records in the repository
+    (``robot_meta_seeds/``), so the next report has it even where the folders are gone.
+    """
     pilot_path = out_path(args, "_pilot.json")
     pilot_data = json.loads(pilot_path.read_text(encoding="utf-8")) if pilot_path.exists() else None
     runs: dict[str, list[dict[str, Any]]] = {}
+    transfers: dict[str, Any] = {}
     if pilot_data is not None:
+        best = pilot_data["best_sigma"]
         for s in main_specs(args, design, design.seeds):
             if is_finished(s.run_dir, s.config):
-                endpoints = run_endpoints(s.run_dir, design.period, pilot_data["best_sigma"])
+                endpoints = run_endpoints(s.run_dir, design.period, best)
                 runs.setdefault(s.arm, []).append({"seed": s.seed, **endpoints})
-    complete = sorted(
-        set.intersection(*[{r["seed"] for r in v} for v in runs.values()]) if runs else set()
-    )
-    runs = {arm: [r for r in rows if r["seed"] in complete] for arm, rows in runs.items()}
-    transfers = {}
-    for path in sorted((Path(args.runs_dir) / "transfer").glob("*.json")):
-        transfers[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((Path(args.runs_dir) / "transfer").glob("*.json")):
+            transfers[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        folder, described = out_path(args, "_seeds"), dataclasses.asdict(design)
+        try:
+            records = load_records(folder, described, best)
+            records = merge_live(records, described, best, runs, transfers)
+        except ArchiveError as error:
+            raise StageError(str(error)) from None
+        write_records(folder, records)
+        runs, transfers = combine(records, list(arms(design, best)))
     return write_report(design, pilot_data, runs, transfers, out_path(args, ""))
 
 
@@ -204,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or design.seeds
     if set(seeds) - set(design.seeds):
         parser.error(f"--seeds must be among the design's seeds {list(design.seeds)}")
+    known = list(arms(design, 1.0))
+    if set(args.arms) - set(known):
+        parser.error(f"--arms must be among the design's arms {known}")
     stages = ("pilot", "main", "transfer", "report") if args.stage == "all" else (args.stage,)
     try:
         run_stages(args, design, seeds, stages)
@@ -218,7 +245,7 @@ def run_stages(args: Args, design: Design, seeds: tuple[int, ...], stages: tuple
         if stage == "pilot":
             pilot(args, design)
         elif stage == "main":
-            train_grid(main_specs(args, design, seeds), args.processes)
+            train_grid(main_specs(args, design, seeds, args.arms), args.processes)
         elif stage == "transfer":
             transfer(args, design, seeds)
         else:

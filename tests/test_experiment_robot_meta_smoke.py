@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -71,3 +72,64 @@ def test_a_stage_before_its_ground_is_a_one_line_error(tmp_path: Path, capsys) -
     assert load_script().main(["--stage", "main", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "run --stage pilot first" in err
+
+
+def test_the_report_is_rebuilt_from_the_seed_records_once_the_run_folders_are_gone(
+    quick: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Run folders live outside the repository and may be lost between stages; the per-seed
+    records the report writes into the repository must give the same report without them."""
+    _, out = quick
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    args = ["--quick", "--runs-dir", str(tmp_path / "gone"), "--out-dir", str(copy)]
+    assert load_script().main(["--stage", "report", *args]) == 0
+    assert sorted(p.name for p in (copy / "robot_meta_quick_seeds").iterdir()) == [
+        "seed0.json",
+        "seed1.json",
+    ]
+    assert (copy / "robot_meta_quick.json").read_bytes() == (
+        out / "robot_meta_quick.json"
+    ).read_bytes()
+
+
+def test_a_seed_record_that_disagrees_with_the_runs_is_a_one_line_error(
+    quick: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
+    runs, out = quick
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    path = copy / "robot_meta_quick_seeds" / "seed1.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["runs"]["pbml_low"]["norm_mean"] += 0.01
+    path.write_text(json.dumps(record), encoding="utf-8")
+    before = (copy / "robot_meta_quick.json").read_bytes()
+    args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(copy)]
+    assert load_script().main(["--stage", "report", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seed 1 arm pbml_low" in err and "disagree" in err
+    assert (copy / "robot_meta_quick.json").read_bytes() == before  # nothing half-written
+
+
+def test_a_seed_record_of_another_design_is_a_one_line_error(
+    quick: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
+    runs, out = quick
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    path = copy / "robot_meta_quick_seeds" / "seed0.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["design"]["generations"] += 1
+    path.write_text(json.dumps(record), encoding="utf-8")
+    args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(copy)]
+    assert load_script().main(["--stage", "report", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seed0.json was written for another design" in err
+
+
+def test_main_trains_only_the_arms_asked_for(tmp_path: Path) -> None:
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(out), "--processes", "1"]
+    assert load_script().main(["--stage", "pilot", *args]) == 0
+    assert load_script().main(["--stage", "main", "--seeds", "0", "--arms", "pbml_low", *args]) == 0
+    assert sorted(p.name for p in runs.iterdir() if "seed0" in p.name) == ["pbml_low__seed0"]
