@@ -6,6 +6,7 @@ import importlib
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,36 +94,45 @@ def test_the_report_is_rebuilt_from_the_seed_records_once_the_run_folders_are_go
     ).read_bytes()
 
 
-def test_a_seed_record_that_disagrees_with_the_runs_is_a_one_line_error(
-    quick: tuple[Path, Path], tmp_path: Path, capsys
-) -> None:
+def report_with_a_changed_record(
+    quick: tuple[Path, Path], tmp_path: Path, seed: int, change: Callable[[dict], None]
+) -> tuple[int, Path]:
+    """The report stage on a copy of the outputs whose seed record ``change`` has edited."""
     runs, out = quick
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
-    path = copy / "robot_meta_quick_seeds" / "seed1.json"
+    path = copy / "robot_meta_quick_seeds" / f"seed{seed}.json"
     record = json.loads(path.read_text(encoding="utf-8"))
-    record["runs"]["pbml_low"]["norm_mean"] += 0.01
+    change(record)
     path.write_text(json.dumps(record), encoding="utf-8")
-    before = (copy / "robot_meta_quick.json").read_bytes()
     args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(copy)]
-    assert load_script().main(["--stage", "report", *args]) == 2
+    return load_script().main(["--stage", "report", *args]), copy
+
+
+def test_a_seed_record_that_disagrees_with_the_runs_is_a_one_line_error(
+    quick: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
+    def nudge(record: dict) -> None:
+        record["runs"]["pbml_low"]["norm_mean"] += 0.01
+
+    status, copy = report_with_a_changed_record(quick, tmp_path, 1, nudge)
+    assert status == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "seed 1 arm pbml_low" in err and "disagree" in err
-    assert (copy / "robot_meta_quick.json").read_bytes() == before  # nothing half-written
+    # nothing half-written: the report is the one copied
+    assert (copy / "robot_meta_quick.json").read_bytes() == (
+        quick[1] / "robot_meta_quick.json"
+    ).read_bytes()
 
 
 def test_a_seed_record_of_another_design_is_a_one_line_error(
     quick: tuple[Path, Path], tmp_path: Path, capsys
 ) -> None:
-    runs, out = quick
-    copy = tmp_path / "out"
-    shutil.copytree(out, copy)
-    path = copy / "robot_meta_quick_seeds" / "seed0.json"
-    record = json.loads(path.read_text(encoding="utf-8"))
-    record["design"]["generations"] += 1
-    path.write_text(json.dumps(record), encoding="utf-8")
-    args = ["--quick", "--runs-dir", str(runs), "--out-dir", str(copy)]
-    assert load_script().main(["--stage", "report", *args]) == 2
+    def redesign(record: dict) -> None:
+        record["design"]["generations"] += 1
+
+    status, _ = report_with_a_changed_record(quick, tmp_path, 0, redesign)
+    assert status == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "seed0.json was written for another design" in err
 
