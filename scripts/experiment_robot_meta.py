@@ -213,10 +213,10 @@ def report(args: Args, design: Design) -> Path:
         try:
             records = load_records(folder, described, best)
             records = merge_live(records, described, best, runs, transfers)
+            runs, transfers = combine(records, list(arms(design, best)))
         except ArchiveError as error:
             raise StageError(str(error)) from None
         write_records(folder, records)
-        runs, transfers = combine(records, list(arms(design, best)))
     return write_report(design, pilot_data, runs, transfers, out_path(args, ""))
 
 

@@ -95,10 +95,16 @@ def test_the_report_is_rebuilt_from_the_seed_records_once_the_run_folders_are_go
 
 
 def report_with_a_changed_record(
-    quick: tuple[Path, Path], tmp_path: Path, seed: int, change: Callable[[dict], None]
+    quick: tuple[Path, Path],
+    tmp_path: Path,
+    seed: int,
+    change: Callable[[dict], None],
+    runs_gone: bool = False,
 ) -> tuple[int, Path]:
-    """The report stage on a copy of the outputs whose seed record ``change`` has edited."""
+    """The report stage on a copy of the outputs whose seed record ``change`` has edited
+    (``runs_gone``: with the run folders out of reach, so only the records count)."""
     runs, out = quick
+    runs = tmp_path / "gone" if runs_gone else runs
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     path = copy / "robot_meta_quick_seeds" / f"seed{seed}.json"
@@ -143,3 +149,15 @@ def test_main_trains_only_the_arms_asked_for(tmp_path: Path) -> None:
     assert load_script().main(["--stage", "pilot", *args]) == 0
     assert load_script().main(["--stage", "main", "--seeds", "0", "--arms", "pbml_low", *args]) == 0
     assert sorted(p.name for p in runs.iterdir() if "seed0" in p.name) == ["pbml_low__seed0"]
+
+
+def test_seed_records_with_different_transfer_plans_are_a_one_line_error(
+    quick: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
+    def replan(record: dict) -> None:
+        record["transfer"]["HalfCheetahVel_frozen"]["plan"]["k"] += 1
+
+    status, _ = report_with_a_changed_record(quick, tmp_path, 1, replan, runs_gone=True)
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "hold different plans" in err

@@ -140,10 +140,13 @@ def combine(
     names = sorted({name for r in ordered for name in r["transfer"]})
     for name in names:
         held = [r for r in ordered if name in r["transfer"]]
-        arm_sets = [set(r["transfer"][name]["jobs"]) for r in held]
-        every = set.union(*arm_sets)
-        held = [r for r in held if set(r["transfer"][name]["jobs"]) == every]
-        plan = dict(held[0]["transfer"][name]["plan"], seeds=[r["seed"] for r in held])
-        jobs = [job for r in held for job in r["transfer"][name]["jobs"].values()]
-        transfers[name] = aggregate(SavedPlan(plan), jobs)  # type: ignore[arg-type]
+        plans = {_canonical(r["transfer"][name]["plan"]) for r in held}
+        if len(plans) > 1:
+            raise ArchiveError(f"transfer {name}: the seed records hold different plans")
+        plan = held[0]["transfer"][name]["plan"]
+        held = [r for r in held if set(r["transfer"][name]["jobs"]) == set(plan["arms"])]
+        if held:
+            jobs = [job for r in held for job in r["transfer"][name]["jobs"].values()]
+            described = dict(plan, seeds=[r["seed"] for r in held])
+            transfers[name] = aggregate(SavedPlan(described), jobs)  # type: ignore[arg-type]
     return runs, transfers
