@@ -1,6 +1,7 @@
 """Does one evolved policy follow every commanded goal? The goal-conditioned targets.
 
     python scripts/goal_tracking.py --run ../runs/locomotion/HalfCheetahVel__pbml__0
+    python scripts/goal_tracking.py --run zoo:HalfCheetahVel --goals 2 2.5 --out /tmp/beyond
 
 Targets (as docs/results/locomotion.md states them):
 - HalfCheetahVel: for each target -2, -1, -0.5, 0.5, 1, 2 m/s, the mean |x_vel - target| over
@@ -46,21 +47,33 @@ class Args:
     """episode length"""
     out: str = "docs/results/goal_tracking"
     """report prefix"""
+    goals: tuple[float, ...] = ()
+    """goals to test instead of the task's targets (say beyond the training region, to tell
+    a policy's top speed from a command it misreads); the criterion stays the target's"""
 
 
 def main(argv: list[str] | None = None) -> int:
     args, _ = parse_dataclass_args(Args, argv, __doc__.splitlines()[0])
     from pbml_control.members import load_source
+    from pbml_control.run_loader import GenomeSource
+    from pbml_control.zoo import entry_card
 
     source = load_source(args.run)
     try:
         task = source.task_name.split("-")[0]
-        goals, kind, bound = TARGETS[task]
-        pop = source.checkpoint.population
-        best, _, _ = choose_champion(source, [np.array([g]) for g in goals], 10, 3)
-        genome = member_genome(source, best)
-        seed = int(source.checkpoint.config["seed"]) + EVAL_SEED_OFFSET
-        env_steps = source.state.env_steps_total
+        targets, kind, bound = TARGETS[task]
+        goals = list(args.goals) or targets
+        if isinstance(source, GenomeSource):  # a genome file or zoo entry: its one policy
+            genome, member_id = source.genome, None
+            training = (entry_card(args.run) or {}).get("training", {})
+            seed = int(training.get("seed", 0)) + EVAL_SEED_OFFSET
+            env_steps = training.get("env_steps")
+        else:  # a run: its champion, chosen on the targets whatever goals are tested
+            best, _, _ = choose_champion(source, [np.array([g]) for g in targets], 10, 3)
+            genome = member_genome(source, best)
+            member_id = int(source.checkpoint.population.ids[best])
+            seed = int(source.checkpoint.config["seed"]) + EVAL_SEED_OFFSET
+            env_steps = source.state.env_steps_total
     finally:
         source.close()
     rows = goal_tracking(genome, task, [np.array([g]) for g in goals], args.episodes,
@@ -71,16 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "task": task,
         "run": Path(args.run).name,
-        "member_id": int(pop.ids[best]),
+        "member_id": member_id,
         "env_steps": env_steps,
         "episode_steps": args.steps,
         "criterion": f"mean |v - target| <= {bound}" if kind == "error" else f"v >= {bound}",
         "goals": [{**r.__dict__, "met": bool(m)} for r, m in zip(rows, met, strict=True)],
         "all_met": bool(all(met)),
     }
+    budget = "" if env_steps is None else f", {env_steps / 1e6:.0f}M env steps"
     lines = [
-        f"## {task}: one policy, every goal ({Path(args.run).name}, "
-        f"{env_steps / 1e6:.0f}M env steps)",
+        f"## {task}: one policy, every goal ({Path(args.run).name}{budget})",
         "",
         f"Criterion per goal: {report['criterion']} over steps 100..{args.steps}, "
         f"{args.episodes} fresh episodes each.",

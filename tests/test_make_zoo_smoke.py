@@ -125,3 +125,19 @@ def test_a_heading_run_in_the_quarter_turn_frame_to_zoo_entry(tmp_path, monkeypa
     assert got["steps"] == STEPS and got["make_kwargs"]["quarter_turn_frame"] is True
     at_zero = next(g for g in card["plain_loop"]["per_goal"] if g["goal"] == [0.0])
     assert got["returns"][0] == at_zero["returns"][0]
+
+
+def test_goal_tracking_on_a_zoo_entry_reproduces_its_card(tmp_path):
+    """``goal_tracking.py --run zoo:<task>`` tests the entry's one policy on the episodes its
+    card was measured on, so at a goal of the card it gives the card's numbers; ``--goals``
+    tests other goals (beyond the training region, say) with the same policy."""
+    card = json.loads((ROOT / "zoo" / "HalfCheetahVel" / "card.json").read_text(encoding="utf-8"))
+    (expected,) = [g for g in card["tracking"]["per_goal"] if g["goal"] == [1.0]]
+    out = tmp_path / "zoo"
+    tracking = load_script("goal_tracking")
+    assert tracking.main(["--run", "zoo:HalfCheetahVel", "--goals", "1.0", "--out", str(out)]) == 0
+    report = json.loads((tmp_path / "zoo_HalfCheetahVel.json").read_text(encoding="utf-8"))
+    (measured,) = report["goals"]
+    assert report["member_id"] is None and report["env_steps"] == card["training"]["env_steps"]
+    assert measured["mean_velocity"] == expected["mean_velocity"]
+    assert measured["mean_abs_error"] == expected["mean_abs_error"]
