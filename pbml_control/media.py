@@ -65,6 +65,9 @@ def write_media(
             quality=7,
             macro_block_size=2,
             pixelformat="yuv420p",
+            # ffmpeg's warnings are noise to a user: stopped before its first frame was
+            # encoded (Ctrl-C early in a render), it warns that the output is empty
+            ffmpeg_log_level="error",
         )
         try:
             for frame in frames:
