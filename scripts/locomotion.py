@@ -79,6 +79,9 @@ ARMS: dict[str, tuple[str, ...]] = {
     "shift1_average": ("problem.survival_shift=1.0", "selection.survivor_fitness='average'"),
     # goal-conditioned recipes draw stratified goal sets; this arm draws each goal on its own
     "independent_goals": ("schedule.stratified=false",),
+    # goals from the whole goal space (HalfCheetahVel: -3..3 m/s), not the training region, so
+    # the targets at +-2 m/s lie inside it and faster gaits pay
+    "split_all": ("schedule.split='all'",),
 }
 
 
