@@ -154,8 +154,11 @@ def _transfer_lines(transfers: dict[str, Any]) -> list[str]:
     if not transfers:
         return [*lines, "Not run yet (`--stage transfer`).", ""]
     for name, data in transfers.items():
+        seeds = data["plan"]["seeds"]
         lines += [
             f"### {name}",
+            "",
+            f"Over {len(seeds)} seeds: {', '.join(map(str, seeds))}.",
             "",
             "| arm | area under mean fitness | final mean | "
             "generations to threshold, KM median | reached |",
