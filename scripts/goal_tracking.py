@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     source = load_source(args.run)
     try:
         task = source.task_name.split("-")[0]
+        if task not in TARGETS:
+            print(f"goal_tracking: {args.run} is a {source.task_name} policy; the goal-conditioned"
+                  f" targets are for {', '.join(TARGETS)}", file=sys.stderr)  # fmt: skip
+            return 2
         targets, kind, bound = TARGETS[task]
         goals = list(args.goals) or targets
         if isinstance(source, GenomeSource):  # a genome file or zoo entry: its one policy

@@ -141,3 +141,11 @@ def test_goal_tracking_on_a_zoo_entry_reproduces_its_card(tmp_path):
     assert report["member_id"] is None and report["env_steps"] == card["training"]["env_steps"]
     assert measured["mean_velocity"] == expected["mean_velocity"]
     assert measured["mean_abs_error"] == expected["mean_abs_error"]
+
+
+def test_goal_tracking_of_a_task_without_goals_is_a_one_line_error(tmp_path, capsys):
+    tracking = load_script("goal_tracking")
+    assert tracking.main(["--run", "zoo:HalfCheetah-v5", "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a HalfCheetah-v5 policy" in err
+    assert not list(tmp_path.iterdir())
