@@ -3,7 +3,7 @@
 The experiment needs about five hours on 2 cores, more than one sitting, and its run folders
 live outside the git tree, on a machine that may not be the next stage's. So each report also
 writes, per seed, what the report needs of that seed: every arm's endpoints and every transfer
-job's curves (``<folder>/seed<N>.json``, tens of kB). A later report takes a seed's numbers from
+job's curves (``<folder>/seed<N>.json``, about 230 kB). A later report takes a seed's numbers from
 its run folders where they exist, and from its record where they do not.
 
 Runs are deterministic, so where both exist they must agree. A mismatch means that the code
