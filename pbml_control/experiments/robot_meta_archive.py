@@ -14,7 +14,6 @@ or the design changed since the record was written; the report then refuses to m
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +102,11 @@ def merge_live(
                 _agree(f"seed {row['seed']} arm {arm}", row, saved[arm])
             saved[arm] = row
     for name, data in transfers.items():
+        plan = {k: v for k, v in data["plan"].items() if k != "seeds"}  # seeds: per record
         for arm, block in data["arms"].items():
             for seed_text, result in block["seeds"].items():
                 seed = int(seed_text)
                 target = record(seed)["transfer"].setdefault(name, {"plan": None, "jobs": {}})
-                plan = {k: v for k, v in data["plan"].items() if k != "seeds"}
                 if target["plan"] is not None:
                     _agree(f"seed {seed} transfer {name} plan", plan, target["plan"])
                 target["plan"] = plan
@@ -124,17 +123,13 @@ def write_records(folder: Path, records: dict[int, dict[str, Any]]) -> None:
         atomic_write_text(folder / f"seed{seed}.json", compact_json(record, allow_nan=True))
 
 
-def _complete(records: Iterable[dict[str, Any]], arms: list[str]) -> list[dict[str, Any]]:
-    return [r for r in records if all(arm in r["runs"] for arm in arms)]
-
-
 def combine(
     records: dict[int, dict[str, Any]], arms: list[str]
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
     """The report's inputs from the records: ``runs`` over the seeds that finished every arm
     in ``arms``, and each transfer aggregated again over the seeds that hold all its jobs."""
     ordered = [records[s] for s in sorted(records)]
-    complete = _complete(ordered, arms)
+    complete = [r for r in ordered if all(arm in r["runs"] for arm in arms)]
     runs = {arm: [r["runs"][arm] for r in complete] for arm in arms} if complete else {}
     transfers: dict[str, dict[str, Any]] = {}
     names = sorted({name for r in ordered for name in r["transfer"]})
