@@ -32,7 +32,7 @@ from pbml_control.envs.goals import Stratum
 from pbml_control.envs.paths import make_task, rollout
 from pbml_control.evaluators import Backend, LocalBackend, ProcessBackend, RayBackend, RunTiming
 from pbml_control.genome import ModuleLayout
-from pbml_control.mujoco_config import MujocoProblemConfig, ignored_dims
+from pbml_control.mujoco_config import MujocoProblemConfig, chunks_per_worker, ignored_dims
 from pbml_control.policies import ObsNormalizer, ObsStats, PolicySpec, PopulationPolicy
 from pbml_control.problem import Evaluation
 from pbml_control.rng import episode_seeds
@@ -236,7 +236,9 @@ class Evaluator:
         seeds = np.tile(np.asarray(episode_seeds(seed, generation, episodes)), n * k)
         sim_goals = np.tile(np.repeat(goals, episodes, axis=0), (n, 1)) if k > 1 else None
         norm = self.normalizer(state)
-        cuts = self.config.workers * self.config.chunks_per_worker
+        cuts = self.config.workers * chunks_per_worker(
+            self.config.chunks_per_worker, self.config.workers
+        )
         chunks = np.array_split(np.arange(n * e), min(cuts, n * e))
         jobs = []
         for c in chunks:

@@ -10,7 +10,8 @@ import pytest
 from fault_injection import SleepRunner
 
 from pbml_control.evaluator import Evaluator, ProblemState
-from pbml_control.evaluators import ProcessBackend, RunTiming
+from pbml_control.evaluators import LocalBackend, ProcessBackend, RunTiming
+from pbml_control.mujoco_config import chunks_per_worker
 from pbml_control.mujoco_problem import MujocoProblem, MujocoProblemConfig
 
 CONFIG = MujocoProblemConfig(task="HalfCheetahVel", hidden=(4,), episodes=2, max_episode_steps=20)
@@ -138,9 +139,16 @@ def test_results_do_not_depend_on_chunks_per_worker(task, goal):
         assert timing.cpu_share is not None and 0 < timing.cpu_share <= 1.05
 
 
-def test_chunks_per_worker_is_checked():
-    with pytest.raises(ValueError, match=r"problem.chunks_per_worker must be >= 1, got 0"):
-        MujocoProblemConfig(chunks_per_worker=0)
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "4", "Auto"])
+def test_chunks_per_worker_is_checked(bad):
+    with pytest.raises(ValueError, match=r'problem.chunks_per_worker must be "auto" or an integer'):
+        MujocoProblemConfig(chunks_per_worker=bad)
+
+
+def test_auto_chunks_per_worker_cuts_4_chunks_from_8_workers_on():
+    assert MujocoProblemConfig().chunks_per_worker == "auto"
+    assert [chunks_per_worker("auto", w) for w in (1, 2, 7, 8, 16, 64)] == [1, 1, 1, 4, 4, 4]
+    assert chunks_per_worker(3, 16) == 3 and chunks_per_worker(1, 16) == 1
 
 
 def test_balance_is_mean_worker_busy_time_over_wall_time():
@@ -177,3 +185,16 @@ def test_a_free_worker_takes_the_next_job():
     assert timing.job_workers[0] not in timing.job_workers[1:]
     assert timing.job_seconds[0] >= 1.5 and timing.wall_seconds >= 1.5
     assert 0.3 < timing.balance <= 1.0  # (1.5 + 0.3) / 2 over about 1.5 s of wall: 0.6
+
+
+@pytest.mark.parametrize(
+    ("workers", "setting", "jobs"), [(2, "auto", 2), (8, "auto", 32), (8, 1, 8)]
+)
+def test_the_evaluator_cuts_the_chunks_the_setting_means(population, workers, setting, jobs):
+    """ "auto" gives 8 workers 4 chunks each (the jobs run in this process here: no pool)."""
+    config = dataclasses.replace(CONFIG, workers=workers, chunks_per_worker=setting, episodes=10)
+    with Evaluator(config) as evaluator:
+        evaluator._backend = LocalBackend(evaluator._local)
+        evaluator.evaluate_population(population, np.array([1.0]), 3, 0, evaluator.initial_state())
+        assert evaluator.last_timing is not None
+        assert len(evaluator.last_timing.job_seconds) == jobs
