@@ -14,9 +14,9 @@ import numpy as np
 
 __all__ = ["MujocoProblemConfig", "chunks_per_worker", "ignored_dims", "parse_slice"]
 
-# "auto" chunks per worker: on 16 workers, 4 chunks each gave 2-30% more env steps/s than 1
-# (waiting for the slowest worker was most of the gap to the simulator's ceiling), on 2 workers
-# they cost 7-17% (no waiting to win back); docs/performance.md. 8 workers is untested between.
+# "auto" chunks per worker: on 8 and 16 workers, 4 chunks each mostly gave more env steps/s
+# than 1 (waiting for the slowest worker was most of the gap to the simulator's ceiling); on 2
+# workers they cost 7-17% (no waiting to win back). docs/performance.md has the numbers.
 AUTO_CHUNKS_FROM_WORKERS = 8
 AUTO_CHUNKS = 4
 
