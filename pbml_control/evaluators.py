@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -37,7 +36,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pbml_control.interrupts import spawn_context
+from pbml_control.interrupts import exit_when_orphaned, spawn_context
 from pbml_control.threads import limit_blas_threads
 
 __all__ = [
@@ -140,16 +139,8 @@ class LocalBackend:
         pass
 
 
-def _exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
-    """A worker whose parent was SIGKILLed would wait on its job queue forever: exit instead."""
-    while True:
-        time.sleep(interval)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
 def _init(setup: Callable[..., Any], setup_args: tuple, parent: int) -> None:
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    exit_when_orphaned(parent)
     limit_blas_threads()  # W workers on W cores: one BLAS/OpenMP thread each
     _STATE["runner"] = setup(*setup_args)
 

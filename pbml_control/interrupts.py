@@ -11,9 +11,11 @@ the standard library's resource tracker starts its process the same way.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any
@@ -121,3 +123,20 @@ class _SigintBlockedContext(SpawnContext):
 def spawn_context() -> SpawnContext:
     """The ``spawn`` multiprocessing context, with SIGINT blocked in every child."""
     return _SigintBlockedContext()
+
+
+def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
+    """In a worker process: exit once ``parent`` is gone (a thread checks every ``interval``).
+
+    A pool worker whose parent was killed (SIGKILL, or SIGTERM with no handler) would otherwise
+    wait on its job queue forever, or, if it was running a job, finish a job nobody collects
+    while holding a core.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()

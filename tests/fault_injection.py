@@ -4,6 +4,7 @@ A worker that runs :class:`KillOnceRollouts` SIGKILLs itself on its first job wh
 at simulation 0, once per marker file: the retry finds the marker and runs normally, so the
 generation can be compared bit for bit with one that had no failure. :class:`SleepRunner`
 makes stragglers on demand, for the tests of how jobs are handed to workers.
+:func:`write_pid_and_sleep` is a long job that says which process runs it.
 """
 
 from __future__ import annotations
@@ -53,3 +54,11 @@ def tree_hash(folder: Path) -> dict[str, str]:
         else "<dir>"
         for p in sorted(folder.rglob("*"))
     }
+
+
+def write_pid_and_sleep(job: tuple[str, float]) -> int:
+    """Write this process's id into the folder ``job[0]``, then sleep ``job[1]`` seconds."""
+    folder, seconds = job
+    (Path(folder) / f"{os.getpid()}.pid").write_text("")
+    time.sleep(seconds)
+    return os.getpid()

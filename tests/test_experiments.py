@@ -4,6 +4,12 @@ the paired comparisons the scripts report."""
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +36,44 @@ def test_process_map_keeps_item_order_and_reports_each_result():
     out = process_map(abs, [-3, 1, -2], processes=2, on_result=lambda i, r: seen.append((i, r)))
     assert out == [3, 1, 2]
     assert sorted(seen) == [(0, 3), (1, 1), (2, 2)]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may never reap orphans)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_process_map_workers_do_not_outlive_a_killed_parent(tmp_path, sig):
+    """A driver stopped by a signal it does not handle takes its pool's jobs down with it."""
+    driver = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from fault_injection import write_pid_and_sleep\n"
+        "from pbml_control.experiments.runs import process_map\n"
+        f"process_map(write_pid_and_sleep, [({str(tmp_path)!r}, 120.0)] * 2, processes=2)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", driver])
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(p.stem) for p in tmp_path.glob("*.pid")]
+        assert len(workers) == 2 and all(_running(pid) for pid in workers)
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _running(pid)]
+    finally:
+        proc.kill()
+        for pid in [int(p.stem) for p in tmp_path.glob("*.pid")]:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_grid_names_folders_and_orders_runs(tmp_path):

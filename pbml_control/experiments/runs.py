@@ -9,6 +9,7 @@ depend on the number of processes: every run is seeded by its own config.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ def process_map(
 
     Spawned, not forked: no MuJoCo, BLAS or Ray state is copied into the children, and SIGINT
     is blocked there so that Ctrl-C stops the parent once. ``fn`` must be importable (a module
-    function) and its items picklable. ``on_result(index, result)`` is called as each item
+    function) and its items picklable. A worker exits within a second of its parent's death
+    (SIGKILL, or SIGTERM with no handler). ``on_result(index, result)`` is called as each item
     finishes (in finishing order), so a caller can keep results before the whole map ends.
     """
     items = list(items)
@@ -59,9 +61,11 @@ def process_map(
         for index, item in enumerate(items):
             done(index, fn(item))
     else:
-        from pbml_control.interrupts import spawn_context
+        from pbml_control.interrupts import exit_when_orphaned, spawn_context
 
-        with spawn_context().Pool(min(processes, len(items))) as pool:
+        workers = min(processes, len(items))
+        # workers of a parent that was killed exit instead of finishing their runs unseen
+        with spawn_context().Pool(workers, exit_when_orphaned, (os.getpid(),)) as pool:
             indexed = [(fn, index, item) for index, item in enumerate(items)]
             for index, result in pool.imap_unordered(_call_indexed, indexed, chunksize=1):
                 done(index, result)
