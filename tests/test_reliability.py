@@ -101,7 +101,9 @@ def test_signal_saves_checkpoint_and_resumed_run_equals_uninterrupted(
     last = err.strip().splitlines()[-1]
     assert last.startswith("pbml: interrupted at generation") and "--resume" in last
     stopped = load_checkpoint(latest_checkpoint(out / "checkpoints")).generation
-    assert 3 <= stopped < 400
+    # A signal between the third row's write and the step that takes its state checkpoints the
+    # generation before (seen once on a loaded machine); the resume drops the extra row.
+    assert 2 <= stopped < 400
     assert main(["train", "--resume", str(out), "--quiet"]) == 0
     metrics, population = uninterrupted_square
     assert read_metrics(out) == metrics
