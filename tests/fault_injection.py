@@ -4,7 +4,8 @@ A worker that runs :class:`KillOnceRollouts` SIGKILLs itself on its first job wh
 at simulation 0, once per marker file: the retry finds the marker and runs normally, so the
 generation can be compared bit for bit with one that had no failure. :class:`SleepRunner`
 makes stragglers on demand, for the tests of how jobs are handed to workers.
-:func:`write_pid_and_sleep` is a long job that says which process runs it.
+:func:`write_pid_and_sleep` is a long job that says which process runs it, and
+:func:`is_running` tells whether such a process has gone.
 """
 
 from __future__ import annotations
@@ -62,3 +63,12 @@ def write_pid_and_sleep(job: tuple[str, float]) -> int:
     (Path(folder) / f"{os.getpid()}.pid").write_text("")
     time.sleep(seconds)
     return os.getpid()
+
+
+def is_running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may never reap orphans); Linux /proc."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

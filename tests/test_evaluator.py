@@ -191,7 +191,7 @@ def test_a_free_worker_takes_the_next_job():
     ("workers", "setting", "jobs"), [(2, "auto", 2), (8, "auto", 32), (8, 1, 8)]
 )
 def test_the_evaluator_cuts_the_chunks_the_setting_means(population, workers, setting, jobs):
-    """ "auto" gives 8 workers 4 chunks each (the jobs run in this process here: no pool)."""
+    """With "auto", 8 workers get 4 chunks each (the jobs run in this process here: no pool)."""
     config = dataclasses.replace(CONFIG, workers=workers, chunks_per_worker=setting, episodes=10)
     with Evaluator(config) as evaluator:
         evaluator._backend = LocalBackend(evaluator._local)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fault_injection import is_running
 
 from pbml_control.config import RunConfig
 from pbml_control.experiments.compare import direction, paired_epochs, paired_time
@@ -38,15 +39,7 @@ def test_process_map_keeps_item_order_and_reports_each_result():
     assert sorted(seen) == [(0, 3), (1, 1), (2, 2)]
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (a container's init may never reap orphans)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
-
-
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_process_map_workers_do_not_outlive_a_killed_parent(tmp_path, sig):
     """A driver stopped by a signal it does not handle takes its pool's jobs down with it."""
@@ -62,17 +55,17 @@ def test_process_map_workers_do_not_outlive_a_killed_parent(tmp_path, sig):
         while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         workers = [int(p.stem) for p in tmp_path.glob("*.pid")]
-        assert len(workers) == 2 and all(_running(pid) for pid in workers)
+        assert len(workers) == 2 and all(is_running(pid) for pid in workers)
         proc.send_signal(sig)
         proc.wait(timeout=30)
         deadline = time.monotonic() + 15
-        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        while any(is_running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in workers if _running(pid)]
+        assert not [pid for pid in workers if is_running(pid)]
     finally:
         proc.kill()
         for pid in [int(p.stem) for p in tmp_path.glob("*.pid")]:
-            if _running(pid):
+            if is_running(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fault_injection import KillOnceRollouts, tree_hash
+from fault_injection import KillOnceRollouts, is_running, tree_hash
 
 from pbml_control import evaluator
 from pbml_control.checkpoint import latest_checkpoint, load_checkpoint
@@ -320,14 +320,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_workers_exit_when_the_training_process_is_killed(tmp_path):
     """SIGKILL of `pbml train` leaves no worker processes behind (they would wait forever)."""
@@ -349,9 +341,9 @@ def test_workers_exit_when_the_training_process_is_killed(tmp_path):
         proc.kill()
         proc.wait()
     deadline = time.time() + 10
-    while time.time() < deadline and any(_alive(w) for w in workers):
+    while time.time() < deadline and any(is_running(w) for w in workers):
         time.sleep(0.1)
-    left = [w for w in workers if _alive(w)]
+    left = [w for w in workers if is_running(w)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "worker processes outlived the killed training process"
