@@ -45,6 +45,11 @@ def test_every_stage_writes_its_part_of_the_report(quick: tuple[Path, Path]) -> 
     frozen = data["transfer"]["HalfCheetahVel_frozen"]
     assert {"pbml_reset", "static_pbml_sigma", "fresh", "shuffle_low"} <= set(frozen)
     assert (out / "robot_meta_quick_sigma.png").stat().st_size > 0
+    assert set(data["verdicts"]["transfer_gain"]) == set(data["verdicts"]["c4"]["comparisons"])
+    for name in ("HalfCheetahVel_frozen", "HalfCheetahVel-Heavy_frozen"):
+        for figure in ("fitness", "threshold"):
+            path = out / f"robot_meta_quick_{name}_{figure}.png"
+            assert path.stat().st_size > 0 and f"]({path.name})" in text
 
 
 def test_a_second_call_reuses_everything(quick: tuple[Path, Path]) -> None:

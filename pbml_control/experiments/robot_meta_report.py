@@ -19,8 +19,10 @@ from pbml_control.experiments.robot_meta_stats import (
     c4_verdict,
     convergence,
     sigma_verdict,
+    transfer_gain,
 )
 from pbml_control.stats import compact_json, format_ci
+from pbml_control.transfer_report import plot_transfer
 
 __all__ = ["write_report"]
 
@@ -144,12 +146,20 @@ def _verdict_lines(
             f"- **C4, PBML genomes adapt faster (sigma frozen): {c4['verdict']}.** "
             f"Area under the mean-fitness curve, paired by seed: {parts}."
         )
+        out["transfer_gain"] = gain = transfer_gain(frozen)
+        parts = "; ".join(f"{k} {_ci(v)}" for k, v in gain.items())
+        lines += [
+            "",
+            "Exploratory, not pre-registered (no verdict rests on it): the area mixes how much "
+            "an arm gains during the transfer with the level it starts at. The gain alone, "
+            f"final minus zero-shot population mean, paired by seed: {parts}.",
+        ]
     else:
         lines.append("- C4: no transfer yet.")
     return [*lines, ""], out
 
 
-def _transfer_lines(transfers: dict[str, Any]) -> list[str]:
+def _transfer_lines(transfers: dict[str, Any], figures: dict[str, list[Path]]) -> list[str]:
     lines = ["## Transfer", ""]
     if not transfers:
         return [*lines, "Not run yet (`--stage transfer`).", ""]
@@ -173,7 +183,19 @@ def _transfer_lines(transfers: dict[str, Any]) -> list[str]:
                 f"{s['reached_threshold']}/{len(block['seeds'])} |"
             )
         lines.append("")
+        lines += [f"![{name}: {path.stem}]({path.name})" for path in figures.get(name, [])]
+        lines += [""] if figures.get(name) else []
     return lines
+
+
+def _transfer_figures(transfers: dict[str, Any], prefix: Path) -> dict[str, list[Path]]:
+    """The adaptation curves and the share at the threshold, for the frozen-sigma transfers
+    (the main readout): what the area and the censored times summarise, seed by seed."""
+    return {
+        name: plot_transfer(data, prefix.parent, prefix=f"{prefix.name}_{name}")
+        for name, data in transfers.items()
+        if name.endswith("_frozen")
+    }
 
 
 def _sigma_figure(runs: dict[str, list[dict[str, Any]]], path: Path) -> Path | None:
@@ -205,7 +227,8 @@ def write_report(
     transfers: dict[str, Any],
     prefix: Path,
 ) -> Path:
-    """``<prefix>.md``, ``<prefix>.json`` and ``<prefix>_sigma.png``; returns the markdown."""
+    """``<prefix>.md``, ``<prefix>.json``, ``<prefix>_sigma.png`` and two figures per
+    frozen-sigma transfer target; returns the markdown."""
     start_gap = math.log(design.start_factor**2)
     verdict_lines, verdicts = _verdict_lines(runs, transfers, start_gap)
     figure = _sigma_figure(runs, prefix.with_name(prefix.name + "_sigma.png"))
@@ -219,7 +242,7 @@ def write_report(
         *_pilot_lines(pilot),
         *_main_lines(runs, len(design.seeds)),
         *verdict_lines,
-        *_transfer_lines(transfers),
+        *_transfer_lines(transfers, _transfer_figures(transfers, prefix)),
     ]
     if figure is not None:
         lines += ["![log sigma](" + figure.name + ")", ""]

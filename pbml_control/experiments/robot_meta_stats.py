@@ -4,7 +4,7 @@ results, by the rules that robot_meta_design fixes before the runs."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "convergence",
     "run_endpoints",
     "sigma_verdict",
+    "transfer_gain",
 ]
 
 SUPPORTED, NOT_SHOWN, CONTRADICTED = "supported", "not shown", "contradicted"
@@ -131,8 +132,26 @@ def c3_verdict(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 def c4_verdict(transfers: dict[str, dict[str, Any]], reference: str = "pbml_low") -> dict[str, Any]:
     """Transfer with sigma frozen, per target: PBML's area under the mean-fitness curve minus
     each control's (``transfers``: target -> aggregated transfer JSON)."""
+    table = _c4_table(transfers, reference, lambda m: m["auc_mean"])
+    return {"verdict": _verdict([direction(s) for s in table.values()]), "comparisons": table}
+
+
+def transfer_gain(
+    transfers: dict[str, dict[str, Any]], reference: str = "pbml_low"
+) -> dict[str, dict[str, Any]]:
+    """Exploratory, not pre-registered: PBML's gain during the transfer (final minus zero-shot
+    population mean) minus each control's. The area mixes this gain with the level an arm
+    starts at; the gain alone is how much the 30 generations of adaptation added."""
+    return _c4_table(transfers, reference, lambda m: m["final_mean"] - m["zero_shot_mean"])
+
+
+def _c4_table(
+    transfers: dict[str, dict[str, Any]],
+    reference: str,
+    metric: Callable[[dict[str, Any]], float],
+) -> dict[str, dict[str, Any]]:
+    """``"<target>: pbml - <control>"`` -> the paired difference of ``metric`` over seeds."""
     table: dict[str, dict[str, Any]] = {}
-    dirs = []
     for target, data in transfers.items():
         arms = data["arms"]
         for control in CONTROLS_C4:
@@ -140,10 +159,10 @@ def c4_verdict(transfers: dict[str, dict[str, Any]], reference: str = "pbml_low"
             if other not in arms or reference not in arms:
                 continue
             a, b = _seed_metrics(arms[reference]), _seed_metrics(arms[other])
-            stat = paired_metric([m["auc_mean"] for m in a], [m["auc_mean"] for m in b])
-            table[f"{target}: pbml - {other}"] = stat
-            dirs.append(direction(stat))
-    return {"verdict": _verdict(dirs), "comparisons": table}
+            table[f"{target}: pbml - {other}"] = paired_metric(
+                [metric(m) for m in a], [metric(m) for m in b]
+            )
+    return table
 
 
 def _seed_metrics(arm: dict[str, Any]) -> list[dict[str, Any]]:
