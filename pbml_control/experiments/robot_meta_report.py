@@ -183,8 +183,8 @@ def _transfer_lines(transfers: dict[str, Any], figures: dict[str, list[Path]]) -
                 f"{s['reached_threshold']}/{len(block['seeds'])} |"
             )
         lines.append("")
-        lines += [f"![{name}: {path.stem}]({path.name})" for path in figures.get(name, [])]
-        lines += [""] if figures.get(name) else []
+        if name in figures:
+            lines += [*(f"![{name}: {path.stem}]({path.name})" for path in figures[name]), ""]
     return lines
 
 
@@ -232,6 +232,7 @@ def write_report(
     start_gap = math.log(design.start_factor**2)
     verdict_lines, verdicts = _verdict_lines(runs, transfers, start_gap)
     figure = _sigma_figure(runs, prefix.with_name(prefix.name + "_sigma.png"))
+    transfer_figures = _transfer_figures(transfers, prefix)
     lines = [
         "# Do learned mutation parameters matter on robots?",
         "",
@@ -242,7 +243,7 @@ def write_report(
         *_pilot_lines(pilot),
         *_main_lines(runs, len(design.seeds)),
         *verdict_lines,
-        *_transfer_lines(transfers, _transfer_figures(transfers, prefix)),
+        *_transfer_lines(transfers, transfer_figures),
     ]
     if figure is not None:
         lines += ["![log sigma](" + figure.name + ")", ""]
